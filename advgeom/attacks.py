@@ -1,0 +1,342 @@
+"""Projected gradient descent attacks under L-inf, L2 and L1, with EOT for stochastic models.
+
+Madry, Makelov, Schmidt, Tsipras & Vladu, "Towards deep learning models resistant to
+adversarial attacks", ICLR 2018 (PGD: uniform random start in the ball, signed / normalised
+gradient steps, projection). L1: sparse L1 descent (Tramer & Boneh, NeurIPS 2019): step on
+the coordinates whose |gradient| is in the top (1 - q) fraction, skipping coordinates already
+at a bound, then the exact Euclidean projection onto the L1 ball (Duchi, Shalev-Shwartz,
+Singer & Chandra, ICML 2008). EOT (Athalye, Carlini & Wagner, ICML 2018; Athalye et al. 2018):
+gradients averaged over ``eot`` noise draws per step. The best iterate of every example is
+kept across steps and restarts (largest logit margin: misclassified first, then closest to it).
+
+Stochastic models are scored separately from the attack, by the mean accuracy over many
+fresh noise draws (:func:`accuracy`). Inputs may be any tensor (images, waveforms, ...);
+``bounds`` is the valid input range, ``None`` for unbounded inputs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from advgeom.models.noise import is_stochastic
+from advgeom.validation import check_choice, check_float, check_int
+
+NORMS = ("linf", "l2", "l1")
+Bounds = tuple[float, float] | None
+DEFAULT_EOT = 8  # noise draws per attack step for stochastic models (VOneNet's evaluation uses 8)
+DEFAULT_SCORE_DRAWS = 16  # fresh noise draws when scoring a stochastic model
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    for t in (*model.parameters(), *model.buffers()):
+        return t.device
+    return torch.device("cpu")
+
+
+@contextlib.contextmanager
+def _seeded(seed: int | None, device: torch.device) -> Iterator[torch.Generator | None]:
+    """Fix the global RNG (the models' noise) and a local generator (random starts) for the block."""
+    if seed is None:
+        yield None
+        return
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield torch.Generator(device=device).manual_seed(seed + 1)
+
+
+def _bounds(bounds: Bounds) -> Bounds:
+    if bounds is None:
+        return None
+    lo, hi = (float(b) for b in bounds)
+    if not lo < hi:
+        raise ValueError(f"bounds={bounds!r} must be (low, high) with low < high, or None for unbounded inputs")
+    return lo, hi
+
+
+def _flat_norm(v: torch.Tensor, p: float) -> torch.Tensor:
+    """Per-example norm, shaped to broadcast against ``v``."""
+    return v.flatten(1).norm(p=p, dim=1).view(-1, *([1] * (v.dim() - 1)))
+
+
+def project_l1_ball(v: torch.Tensor, eps: float) -> torch.Tensor:
+    """Exact Euclidean projection of each example (row of ``v.flatten(1)``) onto the L1 ball of radius ``eps``.
+
+    Duchi et al. 2008, Fig. 1: sort |v|, find the threshold theta, soft-threshold.
+    """
+    flat = v.flatten(1)
+    mag = flat.abs()
+    inside = mag.sum(dim=1) <= eps
+    u, _ = torch.sort(mag, dim=1, descending=True)
+    css = u.cumsum(dim=1)
+    j = torch.arange(1, u.shape[1] + 1, device=v.device, dtype=v.dtype)
+    cond = u - (css - eps) / j > 0
+    rho = cond.to(v.dtype).mul(j).argmax(dim=1)  # last index where cond holds (cond is a prefix)
+    theta = (css.gather(1, rho[:, None]) - eps) / (rho[:, None] + 1).to(v.dtype)
+    projected = torch.sign(flat) * torch.clamp(mag - theta, min=0)
+    out = torch.where(inside[:, None], flat, projected)
+    return out.view_as(v)
+
+
+def project(delta: torch.Tensor, norm: str, eps: float) -> torch.Tensor:
+    """Project perturbations onto the ``norm`` ball of radius ``eps`` (per example)."""
+    check_choice("norm", norm, NORMS)
+    if norm == "linf":
+        return delta.clamp(-eps, eps)
+    if norm == "l2":
+        return delta * torch.clamp(eps / (_flat_norm(delta, 2) + 1e-12), max=1.0)
+    return project_l1_ball(delta, eps)
+
+
+def random_in_ball(
+    shape: torch.Size | tuple[int, ...],
+    norm: str,
+    eps: float,
+    *,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """Points drawn uniformly from the ``norm`` ball of radius ``eps`` (one per example, first dim = batch)."""
+    check_choice("norm", norm, NORMS)
+    d = int(torch.Size(shape)[1:].numel())
+    kw: dict[str, Any] = {"generator": generator, "device": device}
+    if norm == "linf":
+        return (torch.rand(shape, **kw) * 2 - 1) * eps
+    if norm == "l2":
+        direction = torch.randn(shape, **kw)
+        direction = direction / (_flat_norm(direction, 2) + 1e-12)
+        radius = torch.rand(shape[0], **kw) ** (1.0 / d)
+        return direction * (eps * radius).view(-1, *([1] * (len(shape) - 1)))
+    # uniform in the L1 ball: random signs times the first d of d+1 normalised exponentials
+    expo = -torch.log(torch.rand(shape[0], d + 1, **kw).clamp_min(1e-12))
+    mags = (expo[:, :d] / expo.sum(dim=1, keepdim=True)).view(shape)
+    signs = torch.randint(0, 2, shape, **kw) * 2 - 1
+    return eps * mags * signs
+
+
+def _clip(x: torch.Tensor, bounds: Bounds) -> torch.Tensor:
+    return x if bounds is None else x.clamp(*bounds)
+
+
+def _objective(logits: torch.Tensor, y: torch.Tensor, targeted: bool) -> torch.Tensor:
+    """Per-example loss to ascend: cross-entropy to the true class, or minus it to the target class.
+
+    Computed in float64: in float32 the gradient of a confidently classified example rounds
+    ``p_true - 1`` to 0 and points the wrong way.
+    """
+    loss = F.cross_entropy(logits.double(), y, reduction="none").to(logits.dtype)
+    return -loss if targeted else loss
+
+
+def _margin(logits: torch.Tensor, y: torch.Tensor, targeted: bool) -> torch.Tensor:
+    """Attack success margin: best other logit minus the true logit (target logit minus best other when targeted).
+
+    Positive exactly when the attack succeeds; unlike the cross-entropy it does not saturate,
+    so it ranks iterates of confidently classified examples too.
+    """
+    own = logits.gather(1, y[:, None]).squeeze(1)
+    other = logits.scatter(1, y[:, None], -float("inf")).max(dim=1).values
+    return own - other if targeted else other - own
+
+
+def _eot_gradient(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, eot: int, targeted: bool, need_grad: bool = True
+) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
+    """Gradient of the objective averaged over ``eot`` forward passes, with the mean loss and mean logits."""
+    grad = torch.zeros_like(x) if need_grad else None
+    loss_sum = torch.zeros(len(x), device=x.device)
+    logit_sum: torch.Tensor | float = 0.0
+    for _ in range(eot):
+        with torch.enable_grad() if need_grad else torch.no_grad():
+            xi = x.detach().requires_grad_(need_grad)
+            logits = model(xi)
+            loss = _objective(logits, y, targeted)
+            if need_grad:
+                grad += torch.autograd.grad(loss.sum(), xi)[0]
+        loss_sum += loss.detach()
+        logit_sum = logit_sum + logits.detach()
+    return (grad / eot if grad is not None else None), loss_sum / eot, logit_sum / eot
+
+
+def _step(
+    x_adv: torch.Tensor, grad: torch.Tensor, norm: str, step_size: float, bounds: Bounds, l1_quantile: float
+) -> torch.Tensor:
+    if norm == "linf":
+        return x_adv + step_size * grad.sign()
+    if norm == "l2":
+        return x_adv + step_size * grad / (_flat_norm(grad, 2) + 1e-12)
+    # sparse L1 descent: top (1 - q) fraction of |grad|, excluding coordinates that cannot move further
+    g = grad.clone()
+    if bounds is not None:
+        blocked = ((x_adv <= bounds[0]) & (g < 0)) | ((x_adv >= bounds[1]) & (g > 0))
+        g = g.masked_fill(blocked, 0.0)
+    flat = g.flatten(1).abs()
+    k = max(1, int(round((1.0 - l1_quantile) * flat.shape[1])))
+    kth = flat.topk(k, dim=1).values[:, -1:]
+    mask = (flat >= kth) & (flat > 0)
+    direction = torch.sign(g.flatten(1)) * mask
+    direction = direction / direction.abs().sum(dim=1, keepdim=True).clamp_min(1.0)
+    return x_adv + step_size * direction.view_as(x_adv)
+
+
+def _resolve_eot(model: nn.Module, eot: int | None) -> int:
+    if eot is None:
+        return DEFAULT_EOT if is_stochastic(model) else 1
+    return check_int("eot", eot, minimum=1)
+
+
+def pgd(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    eps: float,
+    norm: str = "linf",
+    steps: int = 20,
+    step_size: float | None = None,
+    restarts: int = 1,
+    eot: int | None = None,
+    random_start: bool = True,
+    targeted: bool = False,
+    bounds: Bounds = (0.0, 1.0),
+    l1_quantile: float = 0.99,
+    seed: int | None = None,
+) -> torch.Tensor:
+    """PGD adversarial examples for the batch ``x`` (labels ``y``; target labels when ``targeted``).
+
+    ``eps`` is the radius of the ``norm`` ball (``linf``, ``l2``, ``l1``), ``step_size``
+    defaults to ``eps / 4``; ``eot`` noise draws per gradient (default: 8 for stochastic
+    models, 1 otherwise); ``bounds`` the valid input range (None: unbounded); ``l1_quantile``
+    the percentile q of |gradient| above which sparse L1 descent steps. Each example returns
+    its best iterate over steps and restarts: the one of largest margin (best other logit minus
+    true logit, mean logits over the EOT draws), so a misclassified one (the target reached)
+    if any. The model is run as given (call ``eval()`` first).
+    """
+    norm = check_choice("norm", norm, NORMS)
+    eps = check_float("eps", eps, minimum=0.0)
+    steps = check_int("steps", steps, minimum=0)
+    restarts = check_int("restarts", restarts, minimum=1)
+    step_size = eps / 4 if step_size is None else check_float("step_size", step_size, minimum=0.0)
+    l1_quantile = check_float("l1_quantile", l1_quantile, minimum=0.0, maximum=1.0)
+    bounds = _bounds(bounds)
+    eot = _resolve_eot(model, eot)
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"x has {x.shape[0]} examples but y has {y.shape[0]}")
+    device = _model_device(model)
+    x0, y = x.detach().to(device), y.to(device)
+    if eps == 0:
+        return x.detach().clone()
+    best_x, best_score = x0.clone(), torch.full((len(x0),), -float("inf"), device=device)
+    with _seeded(seed, device) as gen:
+        for _ in range(restarts):
+            delta = random_in_ball(x0.shape, norm, eps, generator=gen, device=device) if random_start else 0 * x0
+            x_adv = _clip(x0 + delta, bounds)
+            for t in range(steps + 1):
+                grad, _, logits = _eot_gradient(model, x_adv, y, eot, targeted, need_grad=t < steps)
+                score = _margin(logits, y, targeted)
+                better = score > best_score
+                best_x[better], best_score[better] = x_adv[better], score[better]
+                if t == steps:
+                    break
+                x_adv = _step(x_adv, grad, norm, step_size, bounds, l1_quantile)
+                x_adv = _clip(x0 + project(x_adv - x0, norm, eps), bounds).detach()
+    return best_x.to(x.device)
+
+
+def fgsm(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    eps: float,
+    eot: int | None = None,
+    targeted: bool = False,
+    bounds: Bounds = (0.0, 1.0),
+    seed: int | None = None,
+) -> torch.Tensor:
+    """Fast gradient sign method (Goodfellow et al. 2015): one L-inf step of size ``eps`` from ``x``."""
+    eps = check_float("eps", eps, minimum=0.0)
+    bounds = _bounds(bounds)
+    device = _model_device(model)
+    x0, y = x.detach().to(device), y.to(device)
+    with _seeded(seed, device):
+        grad, _, _ = _eot_gradient(model, x0, y, _resolve_eot(model, eot), targeted)
+    return _clip(x0 + eps * grad.sign(), bounds).detach().to(x.device)
+
+
+def _batches(
+    data: Any, batch_size: int
+) -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
+    """Accept (x, y) tensors, a TensorDataset or any iterable of (x, y) batches (a DataLoader)."""
+    if isinstance(data, torch.utils.data.TensorDataset):
+        data = data.tensors[:2]
+    if isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data):
+        x, y = data
+        return [(x[i : i + batch_size], y[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+    return data
+
+
+@torch.no_grad()
+def accuracy(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    n_draws: int | None = None,
+    batch_size: int = 500,
+    seed: int | None = None,
+) -> float:
+    """Fraction of ``x`` classified as ``y``, averaged over ``n_draws`` fresh noise draws.
+
+    ``n_draws`` defaults to 16 for stochastic models and 1 otherwise. A fixed ``seed`` gives
+    every call the same noise draws (common random numbers when comparing two input sets).
+    """
+    n_draws = (DEFAULT_SCORE_DRAWS if is_stochastic(model) else 1) if n_draws is None else n_draws
+    n_draws = check_int("n_draws", n_draws, minimum=1)
+    if len(x) == 0:
+        raise ValueError("accuracy of an empty set of inputs is undefined")
+    device = _model_device(model)
+    correct = 0.0
+    with _seeded(seed, device):
+        for xb, yb in _batches((x, y), check_int("batch_size", batch_size, minimum=1)):
+            xb, yb = xb.to(device), yb.to(device)
+            for _ in range(n_draws):
+                correct += (model(xb).argmax(dim=1) == yb).sum().item()
+    return correct / (len(x) * n_draws)
+
+
+def robust_accuracy(
+    model: nn.Module,
+    data: Any,
+    *,
+    eps: float,
+    norm: str = "linf",
+    n_draws: int | None = None,
+    batch_size: int = 250,
+    progress: bool = False,
+    seed: int | None = 0,
+    **attack_kwargs: Any,
+) -> float:
+    """Accuracy under :func:`pgd` over a data set, scored over ``n_draws`` fresh draws (see :func:`accuracy`).
+
+    ``data``: (x, y) tensors, a TensorDataset, or a DataLoader of (x, y) batches. ``eps=0``
+    gives the clean accuracy. Extra keyword arguments go to :func:`pgd` (steps, eot, bounds, ...).
+    """
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    correct, total = 0.0, 0
+    batches = list(_batches(data, batch_size))
+    for i, (xb, yb) in enumerate(tqdm(batches, desc=f"PGD {norm} eps={eps:g}", disable=not progress, leave=False)):
+        bseed = None if seed is None else seed + i
+        x_adv = pgd(model, xb, yb, eps=eps, norm=norm, seed=bseed, **attack_kwargs) if eps > 0 else xb
+        correct += accuracy(model, x_adv, yb, n_draws=n_draws, batch_size=batch_size, seed=bseed) * len(xb)
+        total += len(xb)
+    if total == 0:
+        raise ValueError("robust_accuracy got no data")
+    return correct / total

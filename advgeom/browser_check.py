@@ -1,0 +1,298 @@
+"""Open every page of a built book in headless Chromium and check it works offline.
+
+The HTML folder is served by a ``http.server`` thread on 127.0.0.1 (not ``file://``).
+Debian's ``/usr/bin/chromium`` is driven by Playwright's Python API (no browser
+download). For each page the check records
+
+* every request that would leave localhost (blocked, and a failure),
+* local requests that fail (HTTP >= 400 or a network error),
+* console errors and uncaught exceptions (minus a short list of known-harmless ones),
+* charts: every ``.advgeom-chart`` / ``.vega-embed`` element must hold an ``svg`` or ``canvas``,
+* equations: every Sphinx ``.math`` element must hold an ``mjx-container``, and no raw
+  TeX delimiters (``$$``, ``\\[``, ``\\(``, ``\\begin{``) may remain in the visible text,
+
+and saves a full-page screenshot.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+# console errors that do not indicate a broken page
+HARMLESS_CONSOLE: tuple[str, ...] = (
+    r"favicon\.ico",  # Chromium asks for /favicon.ico; the book has none
+    r"Got invalid theme mode",  # pydata-sphinx-theme on a fresh profile (no stored light/dark mode)
+)
+_LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+_LOCAL_SCHEMES = {"data", "blob", "about", "file", "chrome-extension", "devtools"}
+
+
+@dataclass
+class PageReport:
+    """What one page did in the browser."""
+
+    page: str
+    external_requests: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    charts: int = 0
+    charts_drawn: int = 0
+    math: int = 0
+    math_rendered: int = 0
+    raw_tex: list[str] = field(default_factory=list)
+    screenshot: str | None = None
+
+    def problems(self) -> list[str]:
+        """Human-readable failures of this page (empty when it is fine)."""
+        out = [f"{self.page}: external request {u}" for u in self.external_requests]
+        out += [f"{self.page}: failed request {u}" for u in self.failed_requests]
+        out += [f"{self.page}: console error {m}" for m in self.console_errors]
+        if self.charts_drawn < self.charts:
+            out.append(f"{self.page}: {self.charts - self.charts_drawn} of {self.charts} chart(s) not drawn")
+        if self.math_rendered < self.math:
+            out.append(f"{self.page}: {self.math - self.math_rendered} of {self.math} equation(s) not rendered")
+        out += [f"{self.page}: raw TeX in the page: {s!r}" for s in self.raw_tex]
+        return out
+
+
+@dataclass
+class BookReport:
+    """The result of :func:`check_book`."""
+
+    html_dir: str
+    pages: list[PageReport]
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.pages) and not self.problems()
+
+    def problems(self) -> list[str]:
+        return [p for page in self.pages for p in page.problems()]
+
+    def page(self, name: str) -> PageReport:
+        """The report of the page whose path ends with ``name`` (e.g. ``book/intro.html``)."""
+        for page in self.pages:
+            if page.page == name or page.page.endswith("/" + name):
+                return page
+        raise KeyError(f"no page {name!r}; checked: {[p.page for p in self.pages]}")
+
+    def summary(self) -> str:
+        charts = sum(p.charts for p in self.pages)
+        drawn = sum(p.charts_drawn for p in self.pages)
+        math = sum(p.math for p in self.pages)
+        rendered = sum(p.math_rendered for p in self.pages)
+        lines = [
+            f"{len(self.pages)} page(s); charts drawn {drawn}/{charts}; equations rendered {rendered}/{math}; "
+            f"external requests {sum(len(p.external_requests) for p in self.pages)}; "
+            f"console errors {sum(len(p.console_errors) for p in self.pages)}; "
+            f"failed requests {sum(len(p.failed_requests) for p in self.pages)}"
+        ]
+        lines += [f"  {problem}" for problem in self.problems()]
+        return "\n".join(lines)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+
+@contextmanager
+def serve(directory: str | os.PathLike[str]) -> Iterator[str]:
+    """Serve ``directory`` on 127.0.0.1 (free port) in a thread; yield the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="advgeom-book-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def book_pages(html_dir: str | os.PathLike[str]) -> list[str]:
+    """All HTML pages of a built book, relative paths, skipping ``_static``/``_sources``-style folders."""
+    root = Path(html_dir)
+    return sorted(
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*.html")
+        if not any(part.startswith("_") for part in p.relative_to(root).parts[:-1])
+    )
+
+
+def _is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in _LOCAL_SCHEMES or (parts.hostname or "") in _LOCAL_HOSTS
+
+
+_PAGE_STATE_JS = r"""
+() => {
+  const charts = [...new Set([...document.querySelectorAll('.advgeom-chart, .vega-embed')])];
+  const drawn = charts.filter(e => e.querySelector('svg, canvas')).length;
+  const math = [...document.querySelectorAll('.math')];
+  const rendered = math.filter(e => e.querySelector('mjx-container') || e.tagName === 'MJX-CONTAINER').length;
+  const clone = document.body.cloneNode(true);
+  clone.querySelectorAll('pre, code, script, style, textarea, mjx-assistive-mml, .highlight').forEach(e => e.remove());
+  const text = clone.textContent;
+  const raw = [];
+  for (const token of ['$$', '\\[', '\\(', '\\begin{']) {
+    let i = text.indexOf(token);
+    if (i >= 0) raw.push(text.slice(Math.max(0, i - 30), i + 40).replace(/\s+/g, ' '));
+  }
+  return {charts: charts.length, drawn: drawn, math: math.length, rendered: rendered, raw: raw};
+}
+"""
+
+_WAIT_CHARTS_JS = r"""
+() => [...document.querySelectorAll('.advgeom-chart, .vega-embed')].every(
+  e => e.querySelector('svg, canvas') || e.textContent.trim().startsWith('['))
+"""
+
+_WAIT_MATHJAX_JS = r"""
+async () => {
+  if (!document.querySelector('.math')) return 'no math';
+  for (let i = 0; i < 40 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++) {
+    await new Promise(r => setTimeout(r, 50));
+  }
+  if (!(window.MathJax && MathJax.startup && MathJax.startup.promise)) return 'MathJax did not start';
+  await MathJax.startup.promise;
+  return 'typeset';
+}
+"""
+
+
+def _watch(page, report: PageReport) -> None:
+    """Block and record requests leaving localhost; record failed requests and console errors."""
+    blocked: set[str] = set()
+
+    def route(r, _request=None) -> None:
+        url = r.request.url
+        if _is_local(url):
+            r.continue_()
+        else:
+            report.external_requests.append(url)
+            blocked.add(url)
+            r.abort()
+
+    def console(message) -> None:
+        if message.type == "error":
+            report.console_errors.append(f"{message.text} @ {message.location.get('url', '')}")
+
+    def response(resp) -> None:
+        if resp.status >= 400:
+            report.failed_requests.append(f"{resp.status} {resp.url}")
+
+    def failed(req) -> None:
+        if req.url not in blocked:
+            report.failed_requests.append(f"{req.failure} {req.url}")
+
+    page.route("**/*", route)
+    page.on("console", console)
+    page.on("pageerror", lambda err: report.console_errors.append(f"uncaught: {err}"))
+    page.on("response", response)
+    page.on("requestfailed", failed)
+
+
+def _evaluate_settled(page, script: str, timeout_s: float):
+    """Evaluate ``script``; if the page navigates meanwhile (a redirect page), wait and retry once."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        return page.evaluate(script)
+    except PlaywrightError as err:
+        if "Execution context was destroyed" not in str(err):
+            raise
+        page.wait_for_load_state("load", timeout=timeout_s * 1000)
+        return page.evaluate(script)
+
+
+def check_book(
+    html_dir: str | os.PathLike[str],
+    screenshot_dir: str | os.PathLike[str] | None = None,
+    *,
+    pages: Sequence[str] | None = None,
+    chromium: str = CHROMIUM,
+    harmless: Iterable[str] = HARMLESS_CONSOLE,
+    timeout_s: float = 30.0,
+    viewport: tuple[int, int] = (1280, 900),
+) -> BookReport:
+    """Open every page of the built book ``html_dir`` in headless Chromium and report (see module doc).
+
+    ``pages`` restricts the check to these relative paths; screenshots go to
+    ``screenshot_dir`` (``<page path with / -> __>.png``) when given.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
+
+    html_dir = Path(html_dir)
+    if not (html_dir / "index.html").exists():
+        raise FileNotFoundError(f"{html_dir} holds no built book (no index.html); build it first")
+    if not Path(chromium).exists():
+        raise FileNotFoundError(f"{chromium} not found; install Debian's chromium package (apt-get install chromium)")
+    shots = Path(screenshot_dir) if screenshot_dir is not None else None
+    if shots is not None:
+        shots.mkdir(parents=True, exist_ok=True)
+    harmless_re = [re.compile(h) for h in harmless]
+    names = list(pages) if pages is not None else book_pages(html_dir)
+    reports: list[PageReport] = []
+    with serve(html_dir) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=list(CHROMIUM_ARGS), headless=True)
+        try:
+            context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+            for name in names:
+                report = PageReport(page=name)
+                page = context.new_page()
+                _watch(page, report)
+                try:
+                    page.goto(base + name, wait_until="load", timeout=timeout_s * 1000)
+                    state = _evaluate_settled(page, _WAIT_MATHJAX_JS, timeout_s)
+                    if state == "MathJax did not start":
+                        report.console_errors.append("MathJax did not start on a page with math")
+                    try:
+                        page.wait_for_function(_WAIT_CHARTS_JS, timeout=timeout_s * 1000)
+                    except PlaywrightTimeout:
+                        pass  # counted as not drawn below
+                    page.wait_for_timeout(200)
+                    found = page.evaluate(_PAGE_STATE_JS)
+                    report.charts, report.charts_drawn = found["charts"], found["drawn"]
+                    report.math, report.math_rendered = found["math"], found["rendered"]
+                    report.raw_tex = list(found["raw"])
+                    if shots is not None:
+                        path = shots / (name.replace("/", "__").removesuffix(".html") + ".png")
+                        page.screenshot(path=str(path), full_page=True)
+                        report.screenshot = str(path)
+                except (PlaywrightError, PlaywrightTimeout) as err:
+                    report.console_errors.append(f"page could not be checked: {str(err).splitlines()[0]}")
+                finally:
+                    page.close()
+                report.console_errors = [
+                    m for m in report.console_errors if not any(h.search(m) for h in harmless_re)
+                ]
+                report.failed_requests = [
+                    m for m in report.failed_requests if not any(h.search(m) for h in harmless_re)
+                ]
+                reports.append(report)
+        finally:
+            browser.close()
+    return BookReport(html_dir=str(html_dir), pages=reports)

@@ -1,0 +1,54 @@
+"""Assemble class and exemplar manifolds from layer representations.
+
+Follows the protocol of Dapello, Feather et al. (NeurIPS 2021) and its companion notebook:
+
+* **class manifolds**: P classes x M images; manifold i is the set of responses to the M
+  (perturbed) images of class i;
+* **exemplar manifolds**: P images x M perturbed versions each (random-start attacks and, for
+  stochastic networks, fresh noise draws); manifold i is the set of responses to image i.
+
+Layers wider than ``width`` are reduced by a Gaussian random projection (Johnson-Lindenstrauss),
+the same matrix for every point of a layer, so relative geometry is kept up to O(1/sqrt(width)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from advgeom.validation import check_int
+
+
+def random_projection(features: torch.Tensor | np.ndarray, width: int, seed: int = 0) -> np.ndarray:
+    """Project rows of ``features`` (n, N) to ``width`` dims with a seeded Gaussian matrix when N > width.
+
+    The matrix has i.i.d. N(0, 1/width) entries, so squared norms are preserved in expectation.
+    Narrow layers (N <= width) are returned unchanged (as float64).
+    """
+    width = check_int("width", width, minimum=1)
+    x = features.detach().cpu().numpy() if isinstance(features, torch.Tensor) else np.asarray(features)
+    x = x.reshape(x.shape[0], -1).astype(np.float64, copy=False)
+    n_features = x.shape[1]
+    if n_features <= width:
+        return x
+    rng = np.random.default_rng(seed)
+    projection = rng.standard_normal((n_features, width)) / np.sqrt(width)
+    return x @ projection
+
+
+def split_by_label(features: np.ndarray, labels: Sequence[int] | np.ndarray) -> list[np.ndarray]:
+    """Class manifolds: one (M_c, N) array of rows per distinct label, in sorted label order."""
+    labels = np.asarray(labels)
+    if len(labels) != len(features):
+        raise ValueError(f"got {len(features)} feature rows but {len(labels)} labels")
+    return [features[labels == c] for c in np.unique(labels)]
+
+
+def split_exemplars(features: np.ndarray, n_exemplars: int) -> list[np.ndarray]:
+    """Exemplar manifolds from rows ordered exemplar-major: rows [i*M:(i+1)*M] belong to exemplar i."""
+    n_exemplars = check_int("n_exemplars", n_exemplars, minimum=1)
+    if len(features) % n_exemplars:
+        raise ValueError(f"{len(features)} rows cannot be split into {n_exemplars} equal exemplar manifolds")
+    return list(features.reshape(n_exemplars, len(features) // n_exemplars, -1))

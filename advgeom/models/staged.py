@@ -1,0 +1,46 @@
+"""A sequential network of named stages, the container every advgeom vision model uses.
+
+Each stage is a named child; the stages listed in ``recorded`` are the layers whose outputs
+:func:`advgeom.models.extract_representations` returns (plus ``pixels``, the input).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+
+class Normalize(nn.Module):
+    """Per-channel ``(x - mean) / std``: inputs stay in their natural range outside the model."""
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(list(mean), dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(list(std), dtype=torch.float32).view(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+    def extra_repr(self) -> str:
+        return f"mean={self.mean.flatten().tolist()}, std={self.std.flatten().tolist()}"
+
+
+class StagedNet(nn.Sequential):
+    """``nn.Sequential`` of named stages with a list of the stages recorded as representation layers.
+
+    ``config`` holds the parameters the model was built from (kept in checkpoints).
+    """
+
+    def __init__(
+        self, stages: OrderedDict[str, nn.Module], recorded: Sequence[str], config: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(stages)
+        missing = [r for r in recorded if r not in stages]
+        if missing:
+            raise ValueError(f"recorded stages {missing} are not stages of the network {list(stages)}")
+        self.recorded = tuple(recorded)
+        self.config = dict(config or {})

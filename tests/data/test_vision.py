@@ -1,0 +1,139 @@
+"""Vision data: embedded Fashion-MNIST, user-supplied CIFAR-10 and image folders, seeded subsets."""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from advgeom.data import (
+    FASHION_MNIST_DIR,
+    class_balanced_indices,
+    class_balanced_subset,
+    dataset_labels,
+    load_cifar10,
+    load_fashion_mnist,
+    load_image_folder,
+    load_vision_dataset,
+    read_idx,
+)
+
+
+def _write_idx(path: Path, array: np.ndarray) -> None:
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    data = header + array.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)
+
+
+def test_read_idx_round_trip(tmp_path: Path) -> None:
+    arr = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    for name in ("a.idx.gz", "a.idx"):
+        _write_idx(tmp_path / name, arr)
+        np.testing.assert_array_equal(read_idx(tmp_path / name), arr)
+    (tmp_path / "bad").write_bytes(b"\x01\x02\x03\x04")
+    with pytest.raises(ValueError, match="not an idx file"):
+        read_idx(tmp_path / "bad")
+
+
+def test_fashion_mnist_published_splits() -> None:
+    assert FASHION_MNIST_DIR.is_dir(), "the embedded data set is missing: apt-get install dataset-fashion-mnist"
+    train, test = load_fashion_mnist("train"), load_fashion_mnist("test")
+    assert train.tensors[0].shape == (60000, 1, 28, 28) and test.tensors[0].shape == (10000, 1, 28, 28)
+    x = train.tensors[0]
+    assert x.dtype == torch.float32 and x.min() == 0.0 and x.max() == 1.0
+    # published label order: the first training labels are 9 0 0 3 0 2 7 2 5 5; classes balanced
+    assert train.tensors[1][:10].tolist() == [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]
+    assert torch.bincount(train.tensors[1]).tolist() == [6000] * 10
+    assert torch.bincount(test.tensors[1]).tolist() == [1000] * 10
+
+
+def test_fashion_mnist_missing_names_the_package(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist"):
+        load_fashion_mnist("train", root=tmp_path)
+    with pytest.raises(ValueError, match="split='valid'"):
+        load_fashion_mnist("valid")
+
+
+def _fake_cifar(folder: Path, n: int = 6) -> dict[str, np.ndarray]:
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    batches = {}
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        data = rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
+        labels = rng.integers(0, 10, size=n).tolist()
+        with open(folder / name, "wb") as f:
+            pickle.dump({b"data": data, b"labels": labels, b"batch_label": name.encode()}, f)
+        batches[name] = data
+    return batches
+
+
+def test_cifar10_from_pickles(tmp_path: Path) -> None:
+    batches = _fake_cifar(tmp_path / "cifar-10-batches-py")
+    train = load_cifar10(tmp_path, "train")  # the parent folder is accepted too
+    test = load_vision_dataset("cifar10", "test", tmp_path / "cifar-10-batches-py")
+    assert train.tensors[0].shape == (30, 3, 32, 32) and test.tensors[0].shape == (6, 3, 32, 32)
+    first = batches["data_batch_1"][0].reshape(3, 32, 32) / 255.0
+    np.testing.assert_allclose(train.tensors[0][0].numpy(), first, atol=1e-7)
+    assert 0 <= train.tensors[0].min() and train.tensors[0].max() <= 1
+
+
+def test_cifar10_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_cifar10(tmp_path / "nowhere")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "readme.txt").write_text("x")
+    with pytest.raises(FileNotFoundError, match="data_batch_1"):
+        load_cifar10(tmp_path / "other")
+    folder = tmp_path / "partial"
+    folder.mkdir()
+    with open(folder / "test_batch", "wb") as f:
+        pickle.dump({b"data": np.zeros((2, 100), np.uint8), b"labels": [0, 1]}, f)
+    with pytest.raises(ValueError, match="3072"):
+        load_cifar10(folder, "test")
+    with pytest.raises(FileNotFoundError, match="data_batch_1"):
+        load_cifar10(folder, "train")
+    with pytest.raises(ValueError, match="root="):
+        load_vision_dataset("cifar10")
+
+
+def test_image_folder(tmp_path: Path) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for cls in ("cat", "dog"):
+        (tmp_path / "train" / cls).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)).save(tmp_path / "train" / cls / f"{i}.png")
+    ds = load_image_folder(tmp_path, "train", image_size=32, resize=36)
+    x, y = ds[0]
+    assert x.shape == (3, 32, 32) and 0 <= x.min() and x.max() <= 1 and y == 0
+    assert dataset_labels(ds).tolist() == [0, 0, 0, 1, 1, 1]
+    xs, ys = class_balanced_subset(ds, n_classes=2, per_class=2, seed=1)
+    assert xs.shape == (4, 3, 32, 32) and ys.tolist() == [0, 0, 1, 1]
+    with pytest.raises(FileNotFoundError, match="ImageNet-style"):
+        load_image_folder(tmp_path, "val")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="one sub-folder per class"):
+        load_image_folder(tmp_path / "empty")
+
+
+def test_class_balanced_subset_is_seeded_and_balanced() -> None:
+    labels = torch.arange(100) % 10
+    a = class_balanced_indices(labels, n_classes=4, per_class=3, seed=5)
+    b = class_balanced_indices(labels, n_classes=4, per_class=3, seed=5)
+    c = class_balanced_indices(labels, n_classes=4, per_class=3, seed=6)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    chosen = labels[a]
+    assert len(set(chosen.tolist())) == 4 and all((chosen == k).sum() == 3 for k in set(chosen.tolist()))
+    assert torch.equal(chosen, torch.sort(chosen).values) and len(set(a.tolist())) == 12
+    ds = torch.utils.data.TensorDataset(torch.randn(100, 1, 2, 2), labels)
+    x, y = class_balanced_subset(ds, n_classes=10, per_class=10, seed=0)
+    assert sorted(y.tolist()) == sorted(labels.tolist()) and x.shape == (100, 1, 2, 2)
+    with pytest.raises(ValueError, match="per_class=11"):
+        class_balanced_indices(labels, 10, 11)
+    with pytest.raises(ValueError, match="n_classes=11"):
+        class_balanced_indices(labels, 11, 1)

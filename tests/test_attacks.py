@@ -1,0 +1,254 @@
+"""Attacks: exact pieces against analytic answers and cvxpy; the sanity suite on small trained models;
+cross-checks against torchattacks and AutoAttack (pyautoattack) on the same models and inputs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+from torch import nn
+
+from advgeom.attacks import accuracy, fgsm, pgd, project, project_l1_ball, random_in_ball, robust_accuracy
+from advgeom.data import class_balanced_subset, load_fashion_mnist
+from advgeom.models import build_model, frozen_noise, is_stochastic, vone_resnet
+from advgeom.train import train_model
+
+EPS = {"linf": 0.1, "l2": 1.5, "l1": 10.0}
+SCORE = {"n_draws": 32, "seed": 123}  # common random numbers when two input sets are scored on a noisy model
+
+
+# ---------------------------------------------------------------------------------------------- exact pieces
+def test_l1_projection_matches_cvxpy() -> None:
+    import cvxpy as cp
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(6, 40)) * rng.uniform(0.1, 2.0, size=(6, 1))
+    eps = 3.0
+    ours = project_l1_ball(torch.tensor(v), eps).numpy()
+    for i in range(len(v)):
+        w = cp.Variable(v.shape[1])
+        cp.Problem(cp.Minimize(cp.sum_squares(w - v[i])), [cp.norm1(w) <= eps]).solve()
+        np.testing.assert_allclose(ours[i], w.value, atol=1e-5)
+    small = torch.tensor(v) * 0.01  # inside the ball: unchanged
+    assert torch.equal(project_l1_ball(small, eps), small)
+
+
+def test_projection_onto_each_ball() -> None:
+    torch.manual_seed(0)
+    d = torch.randn(8, 3, 5, 5) * 3
+    assert project(d, "linf", 0.5).abs().max() <= 0.5
+    assert torch.allclose(project(d, "l2", 2.0).flatten(1).norm(dim=1), torch.full((8,), 2.0))
+    assert torch.allclose(project(d, "l1", 4.0).flatten(1).abs().sum(dim=1), torch.full((8,), 4.0, dtype=d.dtype))
+    with pytest.raises(ValueError, match="norm='l3'"):
+        project(d, "l3", 1.0)
+
+
+@pytest.mark.parametrize("norm", ["linf", "l2", "l1"])
+def test_random_start_is_uniform_in_the_ball(norm: str) -> None:
+    """For a uniform point in a d-dimensional ball of any norm, (||x|| / eps) ** d ~ U(0, 1)."""
+    d, n, eps = 3, 4000, 0.7
+    gen = torch.Generator().manual_seed(0)
+    pts = random_in_ball((n, d), norm, eps, generator=gen).double()
+    p = {"linf": math.inf, "l2": 2, "l1": 1}[norm]
+    r = pts.norm(p=p, dim=1) / eps
+    assert r.max() <= 1 + 1e-6
+    assert stats.kstest((r**d).numpy(), "uniform").pvalue > 1e-3
+    # symmetric: each coordinate's sign is a fair coin
+    assert abs((pts > 0).double().mean().item() - 0.5) < 0.03
+
+
+class _Linear(nn.Module):
+    def __init__(self, w: torch.Tensor) -> None:
+        super().__init__()
+        self.w = nn.Parameter(w)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(1) @ self.w.T
+
+
+@pytest.mark.parametrize("norm,dual", [("linf", 1), ("l2", 2), ("l1", math.inf)])
+def test_pgd_reaches_the_analytic_optimum_on_a_linear_model(norm: str, dual: float) -> None:
+    """Two-class linear logits: the loss is monotone in the margin (w1 - w0).x, so the strongest
+    perturbation lowers the margin by exactly eps * ||w1 - w0||_dual (unbounded inputs)."""
+    torch.manual_seed(0)
+    w = torch.randn(2, 50)
+    model = _Linear(w)
+    x, y = torch.randn(16, 50), torch.ones(16, dtype=torch.long)
+    eps = {"linf": 0.05, "l2": 0.5, "l1": 1.0}[norm]
+    x_adv = pgd(model, x, y, eps=eps, norm=norm, steps=60, bounds=None, random_start=False, seed=0)
+    diff = w[1] - w[0]
+    drop = ((x - x_adv) @ diff).numpy()
+    np.testing.assert_allclose(drop, eps * diff.norm(p=dual).item(), rtol=0.02)
+
+
+def test_pgd_respects_bounds_and_targets() -> None:
+    torch.manual_seed(0)
+    model = _Linear(torch.randn(3, 20))
+    x = torch.rand(32, 20)
+    y = model(x).argmax(1)
+    target = (y + 1) % 3
+    x_adv = pgd(model, x, target, eps=5.0, norm="l2", steps=40, targeted=True, seed=0)
+    assert x_adv.min() >= 0 and x_adv.max() <= 1
+    assert (model(x_adv).argmax(1) == target).float().mean() > 0.9
+    assert torch.equal(pgd(model, x, y, eps=0.0), x)
+    with pytest.raises(ValueError, match="bounds"):
+        pgd(model, x, y, eps=0.1, bounds=(1.0, 0.0))
+    with pytest.raises(ValueError, match="norm='l0'"):
+        pgd(model, x, y, eps=0.1, norm="l0")
+
+
+# ------------------------------------------------------------------------------------- small trained models
+@pytest.fixture(scope="module")
+def fmnist() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    train = class_balanced_subset(load_fashion_mnist("train"), 10, 800, seed=0)
+    test = class_balanced_subset(load_fashion_mnist("test"), 10, 20, seed=0)  # 200 images, same for every model
+    return {"train": train, "test": test}
+
+
+def _fit(model: nn.Module, data: tuple[torch.Tensor, torch.Tensor], **kw: object) -> nn.Module:
+    torch.manual_seed(0)
+    train_model(model, data, progress=False, device="cpu", seed=0, **kw)
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def standard(fmnist: dict) -> nn.Module:
+    return _fit(build_model("standard"), fmnist["train"], epochs=3)
+
+
+@pytest.fixture(scope="module")
+def adversarial(fmnist: dict) -> nn.Module:
+    return _fit(build_model("adversarial"), fmnist["train"], epochs=4, adversarial="fgsm", eps=0.1)
+
+
+@pytest.fixture(scope="module")
+def vone(fmnist: dict) -> nn.Module:
+    torch.manual_seed(0)
+    net = vone_resnet(simple_channels=16, complex_channels=16, noise_scale=1.0)
+    return _fit(net, fmnist["train"], epochs=3)
+
+
+def test_models_learned(standard: nn.Module, adversarial: nn.Module, vone: nn.Module, fmnist: dict) -> None:
+    x, y = fmnist["test"]
+    assert accuracy(standard, x, y) > 0.75 and accuracy(adversarial, x, y) > 0.6 and accuracy(vone, x, y) > 0.7
+
+
+@pytest.mark.parametrize("norm", ["linf", "l2", "l1"])
+def test_constraint_held(norm: str, standard: nn.Module, vone: nn.Module, fmnist: dict) -> None:
+    x, y = fmnist["test"]
+    p = {"linf": math.inf, "l2": 2, "l1": 1}[norm]
+    for model in (standard, vone):
+        x_adv = pgd(model, x[:50], y[:50], eps=EPS[norm], norm=norm, steps=10, seed=0)
+        assert (x_adv - x[:50]).flatten(1).norm(p=p, dim=1).max() <= EPS[norm] * (1 + 1e-5) + 1e-6
+        assert x_adv.min() >= 0 and x_adv.max() <= 1
+        assert (x_adv != x[:50]).any()
+
+
+@pytest.mark.parametrize("norm,epsilons", [("linf", [0, 0.01, 0.03, 0.1, 0.3]), ("l2", [0, 0.3, 1, 3]),
+                                           ("l1", [0, 3, 10, 40])])  # fmt: skip
+def test_accuracy_falls_with_eps_to_zero(norm: str, epsilons: list[float], standard: nn.Module, fmnist: dict) -> None:
+    x, y = fmnist["test"]
+    accs = [robust_accuracy(standard, (x, y), eps=e, norm=norm, steps=20) for e in epsilons]
+    assert all(b <= a + 0.01 for a, b in zip(accs, accs[1:], strict=False)), accs
+    assert accs[0] > 0.75 and accs[-1] <= 0.02, accs
+
+
+def test_pgd_at_least_as_strong_as_fgsm(standard: nn.Module, adversarial: nn.Module, fmnist: dict) -> None:
+    x, y = fmnist["test"]
+    for model, eps in ((standard, 0.03), (adversarial, 0.1)):
+        acc_fgsm = accuracy(model, fgsm(model, x, y, eps=eps), y)
+        acc_pgd = robust_accuracy(model, (x, y), eps=eps, steps=20)
+        assert acc_pgd <= acc_fgsm, (acc_pgd, acc_fgsm)
+
+
+def test_more_steps_and_draws_change_little(adversarial: nn.Module, vone: nn.Module, fmnist: dict) -> None:
+    x, y = fmnist["test"]
+    a20 = robust_accuracy(adversarial, (x, y), eps=0.1, steps=20)
+    a60 = robust_accuracy(adversarial, (x, y), eps=0.1, steps=60, restarts=2)
+    assert a60 <= a20 + 0.005 and a20 - a60 <= 0.03, (a20, a60)
+    e8 = robust_accuracy(vone, (x, y), eps=0.03, steps=20, eot=8, n_draws=32)
+    e16 = robust_accuracy(vone, (x, y), eps=0.03, steps=20, eot=16, n_draws=32)
+    assert abs(e8 - e16) <= 0.04, (e8, e16)
+    e1 = robust_accuracy(vone, (x, y), eps=0.03, steps=20, eot=1, n_draws=32)
+    assert e8 <= e1 + 0.02, (e1, e8)  # averaging gradients over draws does not weaken the attack
+
+
+def test_frozen_noise_is_no_harder(vone: nn.Module, fmnist: dict) -> None:
+    x, y = fmnist["test"]
+    stochastic = robust_accuracy(vone, (x, y), eps=0.03, steps=20, eot=8, n_draws=32)
+    with frozen_noise(vone, seed=0):
+        assert not is_stochastic(vone)
+        frozen = robust_accuracy(vone, (x, y), eps=0.03, steps=20)
+    assert frozen <= stochastic + 0.02, (frozen, stochastic)
+
+
+def test_gradients_through_the_stochastic_model(vone: nn.Module, fmnist: dict) -> None:
+    x, y = fmnist["test"]
+    assert is_stochastic(vone) and not vone.training
+    grads = []
+    for _ in range(2):
+        xi = x[:32].clone().requires_grad_(True)
+        nn.functional.cross_entropy(vone(xi), y[:32]).backward()
+        grads.append(xi.grad)
+    for g in grads:
+        assert torch.isfinite(g).all()
+        assert (g.flatten(1).norm(dim=1) > 0).all()
+        assert (g != 0).float().mean() > 0.5
+    assert not torch.equal(grads[0], grads[1])  # fresh noise each pass
+
+
+# ------------------------------------------------------------------------------------------- peer libraries
+@pytest.mark.parametrize("which,norm,eps", [("standard", "linf", 0.03), ("adversarial", "linf", 0.1),
+                                            ("standard", "l2", 0.5), ("adversarial", "l2", 1.5)])  # fmt: skip
+def test_at_least_as_strong_as_torchattacks(which: str, norm: str, eps: float, request: pytest.FixtureRequest,
+                                            fmnist: dict) -> None:  # fmt: skip
+    import torchattacks  # installed with --no-deps by the Makefile; an import failure must fail this test
+
+    model = request.getfixturevalue(which)
+    x, y = fmnist["test"]
+    cls = torchattacks.PGD if norm == "linf" else torchattacks.PGDL2
+    torch.manual_seed(0)
+    theirs = accuracy(model, cls(model, eps=eps, alpha=eps / 4, steps=20, random_start=True)(x, y), y)
+    ours = robust_accuracy(model, (x, y), eps=eps, norm=norm, steps=20)
+    assert 0.05 < theirs < 0.95, f"uninformative comparison at eps={eps}: peer accuracy {theirs}"
+    assert ours <= theirs + 0.01, (ours, theirs)
+
+
+def test_at_least_as_strong_as_torchattacks_eot(vone: nn.Module, fmnist: dict) -> None:
+    import torchattacks
+
+    x, y = fmnist["test"]
+    torch.manual_seed(0)
+    atk = torchattacks.EOTPGD(vone, eps=0.03, alpha=0.03 / 4, steps=20, eot_iter=8, random_start=True)
+    theirs = accuracy(vone, atk(x, y), y, **SCORE)
+    ours = robust_accuracy(vone, (x, y), eps=0.03, steps=20, eot=8, **SCORE)
+    assert 0.05 < theirs < 0.95, theirs
+    assert ours <= theirs + 0.01, (ours, theirs)
+
+
+def test_close_to_autoattack(adversarial: nn.Module, fmnist: dict) -> None:
+    from pyautoattack import AutoAttack  # the test extra installs it; an import failure must fail this test
+
+    x, y = fmnist["test"]
+    x, y = x[::2], y[::2]  # 100 images
+    aa = AutoAttack(adversarial, norm="Linf", eps=0.1, version="standard", seed=0, device="cpu")
+    aa.logger.disabled = True
+    theirs = accuracy(adversarial, aa.run_standard_evaluation(x, y, batch_size=100), y)
+    ours = robust_accuracy(adversarial, (x, y), eps=0.1, steps=20)
+    assert 0.05 < theirs < 0.95, theirs
+    assert ours <= theirs + 0.02, (ours, theirs)
+
+
+def test_close_to_autoattack_rand(vone: nn.Module, fmnist: dict) -> None:
+    from pyautoattack import AutoAttack
+
+    x, y = fmnist["test"]
+    x, y = x[::2], y[::2]
+    aa = AutoAttack(vone, norm="Linf", eps=0.03, version="rand", seed=0, device="cpu")
+    aa.logger.disabled = True
+    theirs = accuracy(vone, aa.run_standard_evaluation(x, y, batch_size=100), y, **SCORE)
+    ours = robust_accuracy(vone, (x, y), eps=0.03, steps=20, eot=8, **SCORE)
+    assert 0.05 < theirs < 0.95, theirs
+    assert ours <= theirs + 0.02, (ours, theirs)

@@ -1,0 +1,126 @@
+"""Build a small book with the real _config.yml/_toc.yml and check it offline in headless Chromium.
+
+The book: an intro page (equation + citations), the tiny test notebook (as notebooks/00_tiny.py, run
+with a "tiny" preset by `advgeom book`: an altair chart, a glued number, a glued chart figure, display
+and inline math) and the bibliography page. Screenshots land in ``<tmp repo>/_build/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from advgeom import browser_check, cli, presets, runner
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "tests" / "data" / "99_tiny.py"
+INTRO = """\
+# Test book
+
+An equation {cite:p}`chung2018classification`:
+
+$$
+\\alpha_0(0) = 2
+$$
+
+and inline $R^2 = \\langle \\lVert s \\rVert^2 \\rangle$.
+"""
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> dict:
+    """A throw-away repository with the real book config and the tiny notebook as its only chapter,
+    built by `advgeom book` (vendor assets, execute into book/, clean jupyter-book build)."""
+    root = tmp_path_factory.mktemp("repo")
+    for name in ("_config.yml", "_toc.yml", "references.bib"):
+        shutil.copy(ROOT / name, root / name)
+    (root / "book").mkdir()
+    (root / "notebooks").mkdir()
+    shutil.copy(ROOT / "book" / "bibliography.md", root / "book" / "bibliography.md")
+    (root / "book" / "intro.md").write_text(INTRO)
+    shutil.copy(TINY, root / "notebooks" / "00_tiny.py")
+    (root / "book" / "01_gone.failed.ipynb").write_text("not a notebook")  # failed copies stay out of the book
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(runner.ROOT_ENV, str(root))
+        mp.setitem(presets.PRESETS, "00_tiny", {"tiny": {"n": 4}})
+        start = time.perf_counter()
+        assert cli.main(["book", "--preset", "tiny", "--quiet"]) == 0
+        seconds = time.perf_counter() - start
+    return {"root": root, "html": root / "_build" / "html", "seconds": seconds}
+
+
+def test_build_is_clean_and_fast(built):
+    # `advgeom book` fails on any Sphinx warning; here: the pages exist and execution + build took < 1 min
+    html = built["html"]
+    for page in ("index.html", "book/intro.html", "book/00_tiny.html", "book/bibliography.html"):
+        assert (html / page).exists(), page
+    assert built["seconds"] < 60, f"advgeom book took {built['seconds']:.0f} s"
+    assert (built["root"] / "_static" / "vendor" / "vega" / "vega-bundle.js").exists()
+    assert not list(html.rglob("*gone*"))
+    tiny = (html / "book" / "00_tiny.html").read_text()
+    # glued total for n=4, scale=1.5, offsets [0, 0.5]: 2 * 1.5 * (0+1+2+3) + 4 * (0 + 0.5)
+    assert re.search(r"the total is\s*(<[^>]+>\s*)*20\.0<", tiny)
+    assert "Fig. 1" in tiny and "A glued chart with a caption." in tiny
+    assert (html / "_sources" / "book" / "00_tiny.ipynb").exists()  # download button target
+    assert "_sources/book/00_tiny.ipynb" in tiny
+
+
+def test_no_cdn_in_built_html(built):
+    html = built["html"]
+    pages = [p for p in html.rglob("*.html") if "_static" not in p.parts]
+    assert pages
+    for page in pages:
+        text = page.read_text()
+        loads = re.findall(r"<(?:script|img|iframe)[^>]*\ssrc=\"(https?:)?//[^\"]*\"", text)
+        loads += re.findall(r"<link[^>]*\shref=\"(?:https?:)?//[^\"]*\"[^>]*>", text)
+        assert not loads, f"{page}: loads from the network: {loads}"
+        for cdn in ("unpkg.com", "jsdelivr", "cdnjs", "googleapis", "require.js", "thebe"):
+            assert cdn not in text, f"{page} mentions {cdn}"
+    # only the vega bundle and the MathJax entry of the vendored files are put on pages
+    tiny = (html / "book" / "00_tiny.html").read_text()
+    vendored = sorted(set(re.findall(r"_static/vendor/[^\"?]+", tiny)))
+    assert vendored == ["_static/vendor/mathjax/tex-mml-chtml.js", "_static/vendor/vega/vega-bundle.js"]
+
+
+def test_every_page_works_offline_in_chromium(built):
+    if not Path(browser_check.CHROMIUM).exists():
+        pytest.skip("Debian chromium not installed (apt-get install chromium; see .ci/install-system.sh)")
+    shots = built["root"] / "_build" / "screenshots"
+    report = browser_check.check_book(built["html"], shots)
+    assert report.ok, report.summary()
+    assert {p.page for p in report.pages} >= {"index.html", "book/intro.html", "book/00_tiny.html",
+                                              "book/bibliography.html", "search.html", "genindex.html"}
+    tiny = report.page("book/00_tiny.html")
+    assert tiny.charts == tiny.charts_drawn == 2  # the displayed chart and the glued figure
+    assert tiny.math == tiny.math_rendered >= 2
+    assert report.page("book/intro.html").math_rendered >= 2
+    for page in report.pages:
+        assert page.screenshot and Path(page.screenshot).stat().st_size > 10_000
+
+
+def test_check_book_catches_broken_pages(tmp_path):
+    """The check can fail: a CDN script, an undrawn chart, unrendered math and a missing file."""
+    if not Path(browser_check.CHROMIUM).exists():
+        pytest.skip("Debian chromium not installed")
+    (tmp_path / "index.html").write_text(
+        "<html><body>"
+        '<script src="https://cdn.jsdelivr.net/npm/vega@6"></script>'
+        '<script src="missing.js"></script>'
+        '<div class="advgeom-chart"></div>'
+        '<div class="math notranslate nohighlight">\\[x^2\\]</div>'
+        "<p>$$ y $$</p>"
+        "</body></html>"
+    )
+    report = browser_check.check_book(tmp_path, timeout_s=3)
+    page = report.page("index.html")
+    assert not report.ok
+    assert page.external_requests == ["https://cdn.jsdelivr.net/npm/vega@6"]
+    assert any("missing.js" in f for f in page.failed_requests)
+    assert (page.charts, page.charts_drawn, page.math, page.math_rendered) == (1, 0, 1, 0)
+    assert any("$$" in s for s in page.raw_tex)

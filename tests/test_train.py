@@ -1,0 +1,111 @@
+"""Training: reproducible, adversarial training helps, collapse is caught, checkpoints are cached safely."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+import advgeom.train as train_mod
+from advgeom.attacks import accuracy, robust_accuracy
+from advgeom.data import class_balanced_subset, load_fashion_mnist
+from advgeom.models import small_resnet
+from advgeom.train import get_trained_model, train_model
+
+
+@pytest.fixture(scope="module")
+def tiny() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    return {
+        "train": class_balanced_subset(load_fashion_mnist("train"), 10, 200, seed=1),
+        "test": class_balanced_subset(load_fashion_mnist("test"), 10, 20, seed=1),
+    }
+
+
+def _net() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return small_resnet(widths=(8, 16, 32))
+
+
+def test_training_is_seeded_and_learns(tiny: dict) -> None:
+    a, b = _net(), _net()
+    ha = train_model(a, tiny["train"], epochs=2, seed=3, progress=False, device="cpu")
+    train_model(b, tiny["train"], epochs=2, seed=3, progress=False, device="cpu")
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert torch.equal(va, vb), k
+    assert not a.training and len(ha["epochs"]) == 2 and ha["train_seconds"] > 0
+    assert accuracy(a, *tiny["test"]) > 0.4  # chance is 0.1
+    # any DataLoader of (x, y) batches works as well as tensors
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(*tiny["train"]), batch_size=64, shuffle=True)
+    c = _net()
+    train_model(c, loader, epochs=1, progress=False, device="cpu")
+    assert accuracy(c, *tiny["test"]) > 0.3
+
+
+@pytest.mark.parametrize("method", ["fgsm", "pgd"])
+def test_adversarial_training_raises_robust_accuracy(method: str, tiny: dict) -> None:
+    std, adv = _net(), _net()
+    train_model(std, tiny["train"], epochs=4, progress=False, device="cpu")
+    hist = train_model(adv, tiny["train"], epochs=4, adversarial=method, eps=0.1, pgd_steps=3, progress=False,
+                       device="cpu")  # fmt: skip
+    assert all("check_pgd_accuracy" in e for e in hist["epochs"])
+    r_std = robust_accuracy(std, tiny["test"], eps=0.1, steps=10)
+    r_adv = robust_accuracy(adv, tiny["test"], eps=0.1, steps=10)
+    assert r_adv > r_std + 0.15, (r_std, r_adv)
+
+
+def test_collapse_restores_the_best_epoch(tiny: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check accuracy is scripted (0.5, 0.6, then 0.1): training must stop and restore epoch 2's weights."""
+    scripted = iter([0.5, 0.6, 0.1, 0.1])
+    snapshots = []
+    real_pgd = train_mod.pgd
+
+    def fake_accuracy(model: torch.nn.Module, *args: object, **kwargs: object) -> float:
+        snapshots.append({k: v.clone() for k, v in model.state_dict().items()})
+        return next(scripted)
+
+    monkeypatch.setattr(train_mod, "accuracy", fake_accuracy)
+    monkeypatch.setattr(train_mod, "pgd", lambda model, x, y, **kw: real_pgd(model, x, y, **{**kw, "steps": 1}))
+    net = _net()
+    with pytest.warns(UserWarning, match="collapsed at epoch 3"):
+        hist = train_model(net, tiny["train"], epochs=4, adversarial="fgsm", eps=0.1, progress=False, device="cpu")
+    assert hist["stopped_early"] and len(hist["epochs"]) == 3
+    for k, v in net.state_dict().items():
+        assert torch.equal(v, snapshots[1][k]), k
+
+
+def test_get_trained_model_caches_and_rebuilds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ADVGEOM_CACHE", str(tmp_path))
+    kw = {"epochs": 1, "train_size": 500, "progress": False, "device": "cpu"}
+    net = get_trained_model("vone", noise_scale=0.5, **kw)
+    path = net.checkpoint_path
+    assert path.parent == tmp_path / "models" and path.exists() and not net.training
+    assert net.vone.noise.scale == 0.5 and net.train_history["epochs"][0]["epoch"] == 1
+    calls = []
+    real = train_mod.train_model
+    monkeypatch.setattr(train_mod, "train_model", lambda *a, **k: calls.append(1) or real(*a, **k))
+    again = get_trained_model("vone", noise_scale=0.5, **kw)  # loaded, not trained
+    assert not calls
+    for (k, va), vb in zip(net.state_dict().items(), again.state_dict().values(), strict=True):
+        assert torch.equal(va, vb), k
+    other = get_trained_model("vone", noise_scale=1.0, **kw)  # another parameter: another checkpoint
+    assert calls == [1] and other.checkpoint_path != path
+    # a corrupt file is detected and rebuilt
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.warns(UserWarning, match="unreadable"):
+        get_trained_model("vone", noise_scale=0.5, **kw)
+    assert calls == [1, 1]
+    # a file whose stored parameters differ from its key is rebuilt, never used
+    ckpt = torch.load(path, weights_only=True)
+    ckpt["params"]["seed"] = 99
+    torch.save(ckpt, path)
+    with pytest.warns(UserWarning, match="other parameters"):
+        get_trained_model("vone", noise_scale=0.5, **kw)
+    assert calls == [1, 1, 1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        get_trained_model("vone", noise_scale=0.5, **kw)  # clean load now
+    assert calls == [1, 1, 1]
+    with pytest.raises(ValueError, match="variant='big'"):
+        get_trained_model("big")
