@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q $(TORCH)
-	$(BIN)/python -m pip install -q -e '.[book,test]'
+	$(BIN)/python -m pip install -q -e '.[book,test,scale]'
 	$(BIN)/python -m pip install -q --no-deps torchattacks==3.5.1
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@touch $@

@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from advgeom.attacks import NORMS, pgd, random_in_ball
+from advgeom.attacks import NORMS, Bounds, _bounds, pgd, random_in_ball
 from advgeom.cache import cache_path, cached
 from advgeom.geometry import manifold_analysis
 from advgeom.manifolds import random_projection, split_by_label, split_exemplars
@@ -29,6 +29,7 @@ from advgeom.validation import check_choice, check_float, check_int
 MANIFOLDS = ("class", "exemplar")
 PERTURBATIONS = ("adversarial", "random")
 METRICS = ("capacity", "radius", "dimension", "center_correlation", "K")
+DEFAULT_BOUNDS: Bounds = (0.0, 1.0)  # images; waveforms use (-1, 1)
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ class Protocol:
     attack from its own random start). ``eot`` is the number of noise draws averaged per attack
     gradient (None: the attack's default, 8 for stochastic models). ``width`` is the random
     projection width; ``n_t`` the number of MFTMA Gaussian samples; ``seed`` seeds the attack
-    starts, projections and MFTMA samples.
+    starts, projections and MFTMA samples. ``bounds`` is the valid input range that perturbed
+    inputs are clipped to: ``(0, 1)`` for images, ``(-1, 1)`` for waveforms, ``None`` for none.
     """
 
     manifold: str = "class"
@@ -53,8 +55,10 @@ class Protocol:
     n_t: int = 200
     kappa: float = 0.0
     seed: int = 0
+    bounds: Bounds = DEFAULT_BOUNDS
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "bounds", _bounds(self.bounds))
         check_choice("manifold", self.manifold, MANIFOLDS)
         check_choice("norm", self.norm, NORMS)
         check_choice("perturbation", self.perturbation, PERTURBATIONS)
@@ -70,8 +74,10 @@ class Protocol:
             raise ValueError(f"exemplar manifolds need repeats >= 2 perturbed versions per image, got {self.repeats}")
 
 
-def random_perturbation(x: torch.Tensor, norm: str, eps: float, seed: int = 0) -> torch.Tensor:
-    """``x`` plus a random perturbation of ``norm`` exactly ``eps`` (the attack-free control), clipped to [0, 1].
+def random_perturbation(
+    x: torch.Tensor, norm: str, eps: float, seed: int = 0, bounds: Bounds = DEFAULT_BOUNDS
+) -> torch.Tensor:
+    """``x`` plus a random perturbation of ``norm`` exactly ``eps`` (the attack-free control), clipped to ``bounds``.
 
     Directions are uniform on the L2 sphere, random sign corners of the L-inf cube, and
     uniform (random-sign) points of the L1 sphere.
@@ -84,7 +90,9 @@ def random_perturbation(x: torch.Tensor, norm: str, eps: float, seed: int = 0) -
     else:
         p = 2 if norm == "l2" else 1
         flat = flat / flat.norm(p=p, dim=1, keepdim=True).clamp_min(1e-12)
-    return (x + eps * flat.view_as(x)).clamp(0.0, 1.0)
+    out = x + eps * flat.view_as(x)
+    bounds = _bounds(bounds)
+    return out if bounds is None else out.clamp(*bounds)
 
 
 def perturb(model: nn.Module, x: torch.Tensor, y: torch.Tensor, protocol: Protocol) -> torch.Tensor:
@@ -94,10 +102,10 @@ def perturb(model: nn.Module, x: torch.Tensor, y: torch.Tensor, protocol: Protoc
     if protocol.eps == 0:
         return x
     if protocol.perturbation == "random":
-        return random_perturbation(x, protocol.norm, protocol.eps, seed=protocol.seed)
+        return random_perturbation(x, protocol.norm, protocol.eps, seed=protocol.seed, bounds=protocol.bounds)
     return pgd(
         model, x, y, eps=protocol.eps, norm=protocol.norm, steps=protocol.attack_steps, eot=protocol.eot,
-        random_start=True, seed=protocol.seed,
+        random_start=True, bounds=protocol.bounds, seed=protocol.seed,
     )  # fmt: skip
 
 
@@ -127,10 +135,7 @@ def manifold_geometry(
             manifolds = split_exemplars(feats, len(x))
         res = manifold_analysis(manifolds, kappa=protocol.kappa, n_t=protocol.n_t, seed=protocol.seed)
         rows.append({"layer": layer, "depth": i, **{m: float(getattr(res, m)) for m in METRICS}})
-    frame = pd.DataFrame(rows)
-    for key, value in asdict(protocol).items():
-        frame[key] = value
-    return frame
+    return _with_protocol_columns(pd.DataFrame(rows), protocol)
 
 
 def cached_manifold_geometry(
@@ -152,7 +157,7 @@ def cached_manifold_geometry(
     key = {
         "model": model_id,
         "inputs": _tensor_digest(x, y),
-        "protocol": asdict(protocol),
+        "protocol": _protocol_key(protocol),
         "layers": None if layers is None else list(layers),
     }
     path = cache_path("geometry", key, ".csv")
@@ -165,9 +170,31 @@ def cached_manifold_geometry(
         if frame.empty or not set(METRICS) <= set(frame.columns):
             raise ValueError(f"{p} is not a geometry table")
         frame["eot"] = frame["eot"].astype(object).where(frame["eot"].notna(), None)
+        if "bounds" in frame:
+            frame["bounds"] = frame["bounds"].astype(str)
         return frame
 
     return cached(path, lambda: manifold_geometry(model, x, y, protocol, layers), save, load)
+
+
+def _bounds_label(bounds: Bounds) -> str:
+    """A table cell for ``bounds``: ``"lo,hi"`` or ``"none"``."""
+    return "none" if bounds is None else f"{bounds[0]:g},{bounds[1]:g}"
+
+
+def _with_protocol_columns(frame: pd.DataFrame, protocol: Protocol) -> pd.DataFrame:
+    """``frame`` with one constant column per protocol field (``bounds`` as its :func:`_bounds_label`)."""
+    for key, value in asdict(protocol).items():
+        frame[key] = _bounds_label(value) if key == "bounds" else value
+    return frame
+
+
+def _protocol_key(protocol: Protocol) -> dict:
+    """The protocol's cache-key fields; ``bounds`` only when not the image default (keeps older keys valid)."""
+    key = asdict(protocol)
+    if protocol.bounds == DEFAULT_BOUNDS:
+        del key["bounds"]
+    return key
 
 
 def _tensor_digest(*tensors: torch.Tensor) -> str:
@@ -205,12 +232,14 @@ def accuracy_sweep(
     n_draws: int | None = None,
     seed: int = 0,
     progress: bool = True,
+    bounds: Bounds = DEFAULT_BOUNDS,
 ) -> pd.DataFrame:
     """Accuracy of each model under PGD (with EOT for stochastic models) for every norm and eps.
 
     ``eps_grids`` maps a norm to its eps values (0 = clean). Stochastic models are scored over
     ``n_draws`` fresh noise draws (see :func:`advgeom.attacks.accuracy`), separately from the
-    attack. One row per (model, norm, eps); cached like :func:`cached_manifold_geometry`.
+    attack. ``bounds``: the valid input range (images (0, 1); waveforms (-1, 1)). One row per
+    (model, norm, eps); cached like :func:`cached_manifold_geometry`.
     """
     from tqdm.auto import tqdm
 
@@ -218,16 +247,21 @@ def accuracy_sweep(
 
     for norm in eps_grids:
         check_choice("norm", norm, NORMS)
+    bounds = _bounds(bounds)
     jobs = [(name, norm, float(eps)) for name in models for norm, grid in eps_grids.items() for eps in grid]
     rows = []
     for name, norm, eps in tqdm(jobs, desc="accuracy under attack", disable=not progress):
         model = models[name]
 
         def compute(model: nn.Module = model, norm: str = norm, eps: float = eps) -> float:
-            return robust_accuracy(model, (x, y), eps=eps, norm=norm, steps=steps, eot=eot, n_draws=n_draws, seed=seed)
+            return robust_accuracy(
+                model, (x, y), eps=eps, norm=norm, steps=steps, eot=eot, n_draws=n_draws, seed=seed, bounds=bounds
+            )
 
         key = {"model": _model_id(model), "inputs": _tensor_digest(x, y), "norm": norm, "eps": eps, "steps": steps,
                "eot": eot, "n_draws": n_draws, "seed": seed}  # fmt: skip
+        if bounds != DEFAULT_BOUNDS:
+            key["bounds"] = None if bounds is None else list(bounds)
         acc = _cached_number("accuracy", key, compute) if key["model"] else compute()
         rows.append({"model": name, "norm": norm, "eps": eps, "accuracy": acc})
     return pd.DataFrame(rows)
@@ -311,10 +345,7 @@ def overlap_geometry(
         overlap = [centroid_overlap(c, a) for c, a in zip(clean, adv, strict=True)]
         rows.append({"layer": layer, "depth": i, "pair_capacity": float(np.mean(capacity)),
                      "overlap": float(np.mean(overlap))})  # fmt: skip
-    frame = pd.DataFrame(rows)
-    for key, value in asdict(protocol).items():
-        frame[key] = value
-    return frame
+    return _with_protocol_columns(pd.DataFrame(rows), protocol)
 
 
 def _model_id(model: nn.Module) -> str | None:

@@ -271,9 +271,7 @@ def fgsm(
     return _clip(x0 + eps * grad.sign(), bounds).detach().to(x.device)
 
 
-def _batches(
-    data: Any, batch_size: int
-) -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
+def _batches(data: Any, batch_size: int) -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
     """Accept (x, y) tensors, a TensorDataset or any iterable of (x, y) batches (a DataLoader)."""
     if isinstance(data, torch.utils.data.TensorDataset):
         data = data.tensors[:2]

@@ -25,7 +25,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "00_capacity_theory": {
         # small sizes; every check still runs, with tolerances set by the (larger) standard errors
         "tiny": {
-            "seeds": [0, 1], "n_t": 100, "cover_P": [10, 30], "n_dichotomies": 100, "gardner_P": 20,
+            "seeds": [0, 1], "n_t": 150, "cover_P": [10, 40], "n_dichotomies": 100, "gardner_P": 20,
             "kappa_grid": [-0.5, 0.0, 1.0], "ball_P": 10, "ball_radii": [0.5, 2.0], "ball_dims": [1, 2],
             "sphere_M": 32, "gauss_P": 10, "gauss_M": 10, "gauss_D": 5, "gauss_N": 100,
             "gauss_radii": [0.25, 1.0], "sim_dichotomies": 60,
@@ -44,6 +44,13 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "02_auditory_generalization": {
         "tiny": {},
         "classroom": {},
+    },
+    "04_methods": {
+        "tiny": {
+            "train_size": 200, "epochs": 1, "n_v1_samples": 500, "n_noise_draws": 20, "n_examples": 2, "n_eval": 20,
+            "attack_steps": 4, "eot": 2,
+        },
+        "classroom": {"train_size": 12000, "epochs": 3, "n_eval": 100, "attack_steps": 16},
     },
     "03_tradeoff": {
         "tiny": {},

@@ -108,7 +108,9 @@ class ModelSpec:
         """Cache-key fields: every field, and for a local checkpoint file a digest of its bytes."""
         out = {k: v for k, v in asdict(self).items() if k != "name"}
         if self.checkpoint and Path(self.checkpoint).is_file():
-            out["checkpoint_sha256"] = _file_digest(str(Path(self.checkpoint).resolve()))
+            stat = Path(self.checkpoint).stat()
+            path = str(Path(self.checkpoint).resolve())
+            out["checkpoint_sha256"] = _file_digest(path, stat.st_size, stat.st_mtime_ns)
         return out
 
     def build(self, device: torch.device | str | None = None, progress: bool = False) -> nn.Module:
@@ -201,7 +203,8 @@ class SweepTask:
 
 
 @functools.lru_cache(maxsize=64)
-def _file_digest(path: str) -> str:
+def _file_digest(path: str, size: int, mtime_ns: int) -> str:
+    """sha256 of a file's bytes (memoised per path, size and modification time)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -318,7 +321,9 @@ def _load(path: Path) -> pd.DataFrame | None:
     if not path.exists():
         return None
     try:
-        frame = pd.read_csv(path, float_precision="round_trip")
+        # exact float round trip: pandas >= 3 by default, older pandas only when asked
+        exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+        frame = pd.read_csv(path, **exact)
         if frame.empty:
             raise ValueError("empty table")
     except Exception as err:  # noqa: BLE001 - any failure means "not a good cache entry"

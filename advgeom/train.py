@@ -36,7 +36,12 @@ CHECKPOINT_FORMAT = 1
 RECIPES: dict[str, dict[str, Any]] = {
     "standard": {"epochs": 6, "batch_size": 128, "lr": 0.1, "weight_decay": 5e-4, "adversarial": None},
     "adversarial": {
-        "epochs": 6, "batch_size": 128, "lr": 0.1, "weight_decay": 5e-4, "adversarial": "fgsm", "eps": 0.1,
+        "epochs": 6,
+        "batch_size": 128,
+        "lr": 0.1,
+        "weight_decay": 5e-4,
+        "adversarial": "fgsm",
+        "eps": 0.1,
         "norm": "linf",
     },  # fmt: skip
     "vone": {"epochs": 6, "batch_size": 128, "lr": 0.1, "weight_decay": 5e-4, "adversarial": None},
@@ -86,8 +91,10 @@ def fgsm_random_start(
     if norm == "linf":
         step = alpha * grad.sign()
     else:
-        step = alpha * grad / grad.flatten(1).norm(p=2 if norm == "l2" else 1, dim=1).clamp_min(1e-12).view(
-            -1, *([1] * (x.dim() - 1))
+        step = (
+            alpha
+            * grad
+            / grad.flatten(1).norm(p=2 if norm == "l2" else 1, dim=1).clamp_min(1e-12).view(-1, *([1] * (x.dim() - 1)))
         )
     return _clip(x + project(x_adv.detach() + step - x, norm, eps), bounds).detach()
 

@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 from myst_nb import glue
 from scipy.spatial import ConvexHull
+from threadpoolctl import threadpool_limits
 from tqdm.std import tqdm
 
 from advgeom import plots
@@ -59,10 +60,13 @@ with warnings.catch_warnings():  # tqdm.auto warns that ipywidgets is missing; t
     from advgeom.geometry.synthetic import ball_manifolds, gaussian_manifolds
 
 plots.setup_charts()
+# every matrix here is small: one BLAS thread is fastest (many threads on a busy machine are ~100x slower)
+# and makes the numbers independent of the machine's core count
+threadpool_limits(limits=1)
 _start = time.perf_counter()
 
 # %% tags=["parameters"]
-seeds = [0, 1, 2]  # one run per seed; results are means over seeds with standard errors
+seeds = [0, 1, 2, 3, 4]  # one run per seed; results are means over seeds with standard errors
 n_t = 200  # Gaussian samples t per manifold in the mean-field (MFTMA) estimate
 n_sigma = 4.0  # the in-page checks allow this many standard errors
 cover_P = [10, 40, 160]  # numbers of random points, one transition curve each
@@ -99,6 +103,11 @@ n_seeds = len(seeds)
 
 # %% tags=["hide-input"]
 ERR_BAR = 2  # error bars on the charts are +/- ERR_BAR standard errors
+
+
+def run_seed(seed, *keys):
+    """An independent seed for one run of one experiment (so that errors are not shared across grid points)."""
+    return int(np.random.SeedSequence([seed, *keys]).generate_state(1)[0])
 
 
 def progress(iterable, desc):
@@ -195,7 +204,8 @@ cover = pd.DataFrame(cover_rows)
 cover_alpha = pd.DataFrame(cover_alpha)
 
 # the check: every simulated fraction within n_sigma binomial standard errors (+ one dichotomy) of Cover's formula
-excess = (cover["fraction"] - cover["theory"]).abs() - (n_sigma * cover["se"] + 1.0 / cover["K"])
+band = n_sigma * cover["se"] + 1.0 / cover["K"]
+excess = (cover["fraction"] - cover["theory"]).abs() - band
 worst = cover.loc[excess.idxmax()]
 assert excess.max() <= 0, (
     f"simulated separable fraction {worst['fraction']:.3f} at P={worst['P']}, n={worst['n']} differs from Cover's "
@@ -213,9 +223,11 @@ big = alpha_pts.iloc[alpha_pts["P"].idxmax()]
 glue("cover_P_max", int(big["P"]), display=False)
 glue("cover_alpha_sim", float(big["alpha_sim"]), display=False)
 glue("cover_alpha_sim_se", float(big["se"]), display=False)
-glue("cover_max_z", float(cover["z"].abs().max()), display=False)
+glue("cover_max_dev", float((cover["fraction"] - cover["theory"]).abs().max()), display=False)
+glue("cover_band_use", float(((cover["fraction"] - cover["theory"]).abs() / band).max()), display=False)
 glue("cover_n_checked", int(len(cover)), display=False)
 glue("cover_K", int(cover["K"].iloc[0]), display=False)
+glue("n_sigma", float(n_sigma), display=False)
 alpha_pts.round(4)
 
 # %% tags=["hide-input"]
@@ -244,9 +256,10 @@ glue("fig_cover", cover_chart, display=False)
 # $\pm 2$ binomial standard errors. The transition sharpens around $P/N = 2$ as $P$ grows. Hover for values.
 # ```
 #
-# All {glue:text}`cover_n_checked` simulated fractions lie within the allowed band around Cover's formula (the
-# largest deviation is {glue:text}`cover_max_z:.2f` binomial standard errors, with
-# {glue:text}`cover_K` dichotomies per point). The simulated capacity of {glue:text}`cover_P_max` random points is
+# All {glue:text}`cover_n_checked` simulated fractions ({glue:text}`cover_K` dichotomies each) lie within the
+# allowed band around Cover's formula, {glue:text}`n_sigma:.0f` binomial standard errors plus one dichotomy: the
+# largest deviation is {glue:text}`cover_max_dev:.3f`, {glue:text}`cover_band_use:.0%` of its band. The simulated
+# capacity of {glue:text}`cover_P_max` random points is
 # $P/n^\ast =$ {glue:text}`cover_alpha_sim:.3f` $\pm$ {glue:text}`cover_alpha_sim_se:.3f`, in line with
 # $\alpha_c = 2$.
 
@@ -352,11 +365,11 @@ glue("fig_cover", cover_chart, display=False)
 # %% tags=["remove-stderr"]
 kappas = sorted(set(float(k) for k in kappa_grid) | {0.0})
 gardner_rows = []
-for kappa in progress(kappas, "Gardner"):
+for i, kappa in enumerate(progress(kappas, "Gardner")):
     caps, ses = [], []
     for seed in seeds:
-        res = manifold_analysis(ball_manifolds(gardner_P, gardner_spread, 1, 2, seed=seed), kappa=kappa, n_t=n_t,
-                                seed=seed)
+        rs = run_seed(seed, 1, i)
+        res = manifold_analysis(ball_manifolds(gardner_P, gardner_spread, 1, 2, seed=rs), kappa=kappa, n_t=n_t, seed=rs)
         assert (res.per_manifold.rank == 1).all(), "the tiny segments must keep rank 1 (sampled, not exact points)"
         caps.append(res.capacity)
         ses.append(res.capacity_se)
@@ -442,12 +455,13 @@ def inradius_fraction(points):
 ball_rows = []
 for D in progress(ball_dims, "balls"):
     M = 2 if D == 1 else sphere_M
-    for R in ball_radii:
+    for i, R in enumerate(ball_radii):
         caps, ses, radii_i, dims, rhos = [], [], [], [], []
         for seed in seeds:
-            ms = ball_manifolds(ball_P, R, D, M, seed=seed)
+            rs = run_seed(seed, 2, D, i)
+            ms = ball_manifolds(ball_P, R, D, M, seed=rs)
             rhos += [inradius_fraction(m) for m in ms]
-            res = manifold_analysis(ms, kappa=0.0, n_t=n_t, seed=seed)
+            res = manifold_analysis(ms, kappa=0.0, n_t=n_t, seed=rs)
             caps.append(res.capacity)
             ses.append(res.capacity_se)
             radii_i.append(res.per_manifold.radius)
@@ -476,7 +490,8 @@ for row in balls.itertuples():
         assert abs(row.R_M - row.R_M_theory) <= n_sigma * row.R_M_se, (
             f"segment {where}: anchor radius R_M {row.R_M:.4f} +/- {row.R_M_se:.4f} vs theory {row.R_M_theory:.4f}"
         )
-        assert abs(row.D_M - 1.0) < 1e-6, f"segment {where}: anchor dimension D_M={row.D_M:.6f}, must be exactly 1"
+        # exactly 1 up to the solver's guard against zero-length anchors (a QR frame with an empty direction gave 0.81)
+        assert abs(row.D_M - 1.0) < 1e-3, f"segment {where}: anchor dimension D_M={row.D_M:.6f}, must be 1"
     else:
         assert row.theory - n_sigma * row.se <= row.mftma <= row.upper + n_sigma * row.se, (
             f"sphere {where}: MFTMA {row.mftma:.4f} +/- {row.se:.4f} outside the polytope bracket "
@@ -545,6 +560,8 @@ glue("fig_balls", ball_chart, display=False)
 # For each $r$ the page computes the MFTMA capacity, radius and dimension, and the **simulated capacity**
 # $P/n^\ast$ of the same clouds, as for the points above but now every point of a cloud must be on its side.
 # It also evaluates the ball approximation $\alpha_{\mathrm{Ball}}(R_M, D_M)$ of Eq. {eq}`eq-ball-relation`.
+# Within one seed the same random centers and directions are used at every $r$: the curves follow the same clouds
+# as they grow.
 
 # %% tags=["remove-stderr"]
 gauss_runs = []

@@ -23,6 +23,7 @@ SCORE = {"n_draws": 32, "seed": 123}  # common random numbers when two input set
 # ---------------------------------------------------------------------------------------------- exact pieces
 def test_l1_projection_matches_cvxpy() -> None:
     import cvxpy as cp
+
     rng = np.random.default_rng(0)
     v = rng.normal(size=(6, 40)) * rng.uniform(0.1, 2.0, size=(6, 1))
     eps = 3.0

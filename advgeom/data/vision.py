@@ -68,7 +68,9 @@ def _fashion_arrays(root: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     images = read_idx(_find_idx(Path(root), f"{prefix}-images-idx3-ubyte"))
     labels = read_idx(_find_idx(Path(root), f"{prefix}-labels-idx1-ubyte"))
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise ValueError(f"Fashion-MNIST {split} files in {root} disagree: images {images.shape}, labels {labels.shape}")
+        raise ValueError(
+            f"Fashion-MNIST {split} files in {root} disagree: images {images.shape}, labels {labels.shape}"
+        )
     return images, labels
 
 

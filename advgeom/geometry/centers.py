@@ -105,9 +105,9 @@ def find_center_subspace(
     ``n_restarts`` Stiefel optimisations of :func:`squared_cosine_cost`; as in the reference
     code the start whose residual centers keep the largest minimum norm fraction wins. ``K``
     stops growing once the residual correlation has risen ``patience`` times in a row or at
-    ``max_K`` (default: as in the reference, 10 more than the number of principal components
-    holding 95% of the center variance), capped at ``rank - 1``; the returned ``K`` (which can
-    be 0, no removal) minimises the residual correlation.
+    ``max_K`` (default, the reference's rule: 11 plus the 0-based index of the last principal
+    component whose cumulative variance fraction is below 0.95, 0 if none), capped at
+    ``rank - 1``; the returned ``K`` (which can be 0, no removal) minimises the residual correlation.
     """
     centers = np.asarray(centers, dtype=np.float64)
     P, N = centers.shape

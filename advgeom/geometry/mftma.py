@@ -20,6 +20,12 @@ Chung, Lee & Sompolinsky, PRX 8:031003 (2018); Cohen, Chung, Lee & Sompolinsky, 
 
 A manifold of rank 0 (all points equal) is a point: its ``1/alpha`` is the exact Gardner value
 ``1/alpha0(kappa)`` (2 at kappa = 0), with radius 0 and dimension 0.
+
+Deviations from the reference code, on purpose: the frame has the true rank (above); K = 0 (no
+removal) is a candidate, so P = 2 and centers without shared structure work; the per-sample
+problem is solved exactly as NNLS instead of by cvxopt at 1e-12 (which reports non-optimal
+statuses); the Stiefel search uses 5 batched restarts of Riemannian Barzilai-Borwein descent
+capped at 100 iterations (reference: 10 restarts of pymanopt conjugate gradients).
 """
 
 from __future__ import annotations

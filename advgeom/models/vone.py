@@ -78,9 +78,7 @@ def sample_v1_parameters(
     return {"sf": sf, "theta": theta, "phase": 360.0 * u_phase, "nx": nx, "ny": ny}
 
 
-def gabor_kernel(
-    sf: float, theta: float, sigma_x: float, sigma_y: float, phase: float, ksize: int
-) -> torch.Tensor:
+def gabor_kernel(sf: float, theta: float, sigma_x: float, sigma_y: float, phase: float, ksize: int) -> torch.Tensor:
     """A ``ksize`` x ``ksize`` Gabor: Gaussian envelope (sigmas in px, normalised to unit integral) x cosine.
 
     ``sf`` in cycles/pixel, ``theta`` and ``phase`` in radians.

@@ -42,17 +42,16 @@ fail = False  # raise on purpose (tests of failed runs)
 plots.setup_charts()
 if fail:
     raise RuntimeError("tiny notebook asked to fail")
-rows = [
-    {"x": i, "y": scale * i + off, "se": 0.1, "series": f"{label} +{off}"}
-    for off in offsets
-    for i in range(n)
-]
+rows = [{"x": i, "y": scale * i + off, "se": 0.1, "series": f"{label} +{off}"} for off in offsets for i in range(n)]
 data = pd.DataFrame(rows)
 total = float(data["y"].sum())
 glue("tiny_total", total, display=False)
 glue("tiny_cwd", os.getcwd(), display=False)
-glue("tiny_types", {"n": type(n).__name__, "scale": type(scale).__name__, "offsets": type(offsets).__name__},
-     display=False)
+glue(
+    "tiny_types",
+    {"n": type(n).__name__, "scale": type(scale).__name__, "offsets": type(offsets).__name__},
+    display=False,
+)
 
 # %%
 chart = plots.line_with_errorbars(data, "x", "y", "series", err="se", title="A tiny chart")

@@ -107,7 +107,9 @@ def test_image_folder(tmp_path: Path) -> None:
     for cls in ("cat", "dog"):
         (tmp_path / "train" / cls).mkdir(parents=True)
         for i in range(3):
-            Image.fromarray(rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)).save(tmp_path / "train" / cls / f"{i}.png")
+            Image.fromarray(rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)).save(
+                tmp_path / "train" / cls / f"{i}.png"
+            )
     ds = load_image_folder(tmp_path, "train", image_size=32, resize=36)
     x, y = ds[0]
     assert x.shape == (3, 32, 32) and 0 <= x.min() and x.max() <= 1 and y == 0

@@ -172,6 +172,11 @@ def test_center_correlation_removal_finds_planted_subspace() -> None:
     res = manifold_analysis(ms, n_t=20)
     assert res.K == 3
     assert res.center_correlation > 0.2 and res.residual_correlation < 0.5 * res.center_correlation
+    capped = manifold_analysis(ms, n_t=20, max_K=1)
+    assert capped.K == 1 and capped.residual_correlation > res.residual_correlation
+    kept = manifold_analysis(ms, n_t=20, remove_center_correlation=False)
+    assert kept.K == 0 and kept.residual_correlation == kept.center_correlation
+    assert kept.center_correlation == pytest.approx(res.center_correlation, rel=1e-12)
 
     from advgeom.geometry.centers import find_center_subspace
 

@@ -26,7 +26,9 @@ def tv_resnet50() -> torch.nn.Module:
 def _layouts(state: dict[str, torch.Tensor]) -> dict[str, object]:
     robust = {f"module.model.{k}": v for k, v in state.items()}
     robust.update({f"module.attacker.model.{k}": v for k, v in state.items()})
-    robust.update({"module.normalizer.new_mean": torch.zeros(3, 1, 1), "module.attacker.normalize.new_std": torch.ones(3)})
+    robust.update(
+        {"module.normalizer.new_mean": torch.zeros(3, 1, 1), "module.attacker.normalize.new_std": torch.ones(3)}
+    )
     return {
         "bare": state,
         "dataparallel": {"state_dict": {f"module.{k}": v for k, v in state.items()}, "epoch": 3},
@@ -63,7 +65,9 @@ def test_vone_resnet50_round_trip_and_vonenet_names(tmp_path: Path) -> None:
     for k, v in net.state_dict().items():
         if k.startswith("normalize."):
             continue
-        k = k.replace("vone.q0", "vone_block.simple_conv_q0.weight").replace("vone.q1", "vone_block.simple_conv_q1.weight")
+        k = k.replace("vone.q0", "vone_block.simple_conv_q0.weight").replace(
+            "vone.q1", "vone_block.simple_conv_q1.weight"
+        )
         if k.startswith(("layer", "logits")):
             k = "model." + k.replace("logits.2.", "fc.")
         renamed[f"module.{k}"] = v

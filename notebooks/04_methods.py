@@ -1,0 +1,602 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# (chapter-methods)=
+# # Models and attacks
+#
+# The findings chapters compare four small vision networks under adversarial attack. This chapter opens
+# them up and shows every moving part as a picture: the fixed **V1 front end** of the stochastic
+# network {cite:p}`dapello2020simulating` (a bank of Gabor filters whose parameters are drawn from
+# recordings of primate V1 {cite:p}`devalois1982orientation,devalois1982spatial,ringach2002spatial`),
+# its **neuronal noise**, the **back end** and the four variants, and the **attacks**: projected
+# gradient descent {cite:p}`madry2018towards` under three norms, with expectation over transformation
+# (EOT) for the noisy network {cite:p}`athalye2018obfuscated`. It ends with adversarial images and
+# what the networks make of them.
+#
+# Every number in the text is computed when the page is executed; the checks at the end of each
+# section fail the run if a property stated here does not hold.
+
+# %%
+import math
+import warnings
+
+import matplotlib
+import matplotlib.pyplot as plt
+import matplotlib.ticker
+import numpy as np
+import pandas as pd
+import torch
+from myst_nb import glue
+
+warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm.auto in a kernel without ipywidgets
+
+from advgeom.attacks import accuracy, pgd
+from advgeom.data import CIFAR10_CLASSES, FASHION_MNIST_CLASSES, class_balanced_subset, load_vision_dataset
+from advgeom.models import build_model, neuronal_noise, noise_modules
+from advgeom.models import vone as vone_module
+from advgeom.models.noise import NeuronalNoise
+from advgeom.train import get_trained_model, training_recipe
+
+# %% tags=["parameters"]
+dataset = "fashion-mnist"  # data set of the models: "fashion-mnist" (embedded) or "cifar10" (needs data_root)
+data_root = ""  # folder of a user-supplied data set (empty: the embedded default)
+epochs = 0  # training epochs per model (0: each variant's default recipe)
+train_size = 0  # training images per model (0: the whole training set)
+n_v1_samples = 5000  # receptive fields drawn to compare with the primate histograms
+n_noise_draws = 200  # noise draws per unit for the mean-variance relation
+n_examples = 3  # test images shown under attack
+n_eval = 100  # test images scored under attack
+eps_linf = 0.1  # L-inf attack radius (pixel values in [0, 1])
+eps_l2 = 1.5  # L2 attack radius
+eps_l1 = 15.0  # L1 attack radius
+attack_steps = 16  # PGD steps (step size eps / 4)
+eot = 8  # noise draws averaged per attack gradient on the stochastic network
+noise_scale = 1.0  # multiplies the VOne noise standard deviation (1: the network of the other chapters)
+seed = 0  # image choice, attack starts and noise draws
+
+# %%
+matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "font.size": 9, "axes.titlesize": 9})
+torch.manual_seed(seed)
+root = data_root or None
+classes = FASHION_MNIST_CLASSES if dataset == "fashion-mnist" else CIFAR10_CLASSES
+test_set = load_vision_dataset(dataset, "test", root)
+train_kw = {"epochs": epochs or None, "train_size": train_size or None, "data_root": root, "progress": False}
+models = {
+    "standard": get_trained_model("standard", dataset, **train_kw),
+    "vone": get_trained_model("vone", dataset, noise_scale=noise_scale, **train_kw),
+}
+front = models["vone"].vone  # the VOne block: fixed filters + noise stage
+x_eval, y_eval = class_balanced_subset(test_set, len(classes), max(1, n_eval // len(classes)), seed=seed)
+glue("n_eval", len(x_eval), display=False)
+
+
+def show(fig, name: str) -> None:
+    """Glue a matplotlib figure for a {glue:figure} directive (and keep it from showing twice)."""
+    glue(name, fig, display=False)
+    plt.close(fig)
+
+
+# %% [markdown]
+# ## The V1 front end
+#
+# The front end of the stochastic network is a fixed convolution with {glue:text}`n_filters` Gabor
+# filters, the classic model of V1 simple-cell receptive fields: a sinusoidal grating of spatial
+# frequency $f$, orientation $\theta$ and phase $\phi$ under a Gaussian envelope,
+#
+# $$
+# G_{f,\theta,\phi}(x, y) = \frac{1}{2\pi\sigma_x\sigma_y}
+# \exp\!\left(-\frac{x'^2}{2\sigma_x^2} - \frac{y'^2}{2\sigma_y^2}\right) \cos(2\pi f x' + \phi),
+# \qquad
+# x' = x\cos\theta + y\sin\theta,\; y' = -x\sin\theta + y\cos\theta .
+# $$
+#
+# The envelope is given in cycles: $\sigma_x = n_x / f$ and $\sigma_y = n_y / f$. Half the channels are
+# **simple cells**, the rectified response to one filter, $k\,[G_{\phi} * I]_+$; the other half are
+# **complex cells**, the energy of a quadrature pair, $k \sqrt{(G_\phi * I)^2 + (G_{\phi+\pi/2} * I)^2} / \sqrt 2$,
+# which respond to an edge wherever its phase. The gain $k =$ {glue:text}`k_exc` sets the response scale
+# in spike-count units. The image spans {glue:text}`fov_deg` degrees of visual field, which turns
+# frequencies in cycles per degree into cycles per pixel.
+
+# %%
+n_filters = front.out_channels
+glue("n_filters", n_filters, display=False)
+glue("k_exc", front.k_exc, display=False)
+glue("fov_deg", models["vone"].config["fov_deg"], display=False)
+params = front.v1_params
+simple = front.simple_channels
+order = np.argsort(params["sf"])  # show the filters from low to high spatial frequency
+cols = 8
+rows = math.ceil(n_filters / cols)
+fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.95, rows * 1.05))
+for ax, i in zip(axes.flat, order, strict=False):
+    kernel = int(front.q0[i].abs().flatten(1).sum(1).argmax())  # the input channel this filter reads
+    k = front.q0[i, kernel].numpy()
+    lim = np.abs(k).max()
+    ax.imshow(k, cmap="RdBu_r", vmin=-lim, vmax=lim)
+    kind = "S" if i < simple else "C"
+    ax.set_title(f"{kind} {params['sf'][i]:.1f} c/°\n{params['theta'][i]:.0f}°", fontsize=7)
+for ax in axes.flat:
+    ax.set_xticks([])
+    ax.set_yticks([])
+fig.tight_layout()
+show(fig, "fig_gabors")
+
+# %% [markdown]
+# ```{glue:figure} fig_gabors
+# :name: fig-methods-gabors
+#
+# The {glue:text}`n_filters` Gabor filters of the front end (phase $\phi$ of each pair; red positive, blue
+# negative), sorted by spatial frequency. Titles: S = simple cell, C = complex cell, preferred spatial
+# frequency (cycles per degree) and orientation. The filters are fixed: they are not trained.
+# ```
+#
+# The filter parameters are not chosen by hand: each is drawn from published histograms of primate V1
+# neurons, preferred orientation {cite:p}`devalois1982orientation`, preferred spatial frequency
+# {cite:p}`devalois1982spatial` and envelope shape $(n_x, n_y)$ {cite:p}`ringach2002spatial`, with the
+# envelope size and the frequency correlated ($\rho = 0.75$ through a Gaussian copula) as in VOneNet
+# {cite:p}`dapello2020simulating`. Frequencies above {glue:text}`sf_max` cycles/degree are left out for
+# our small images. Drawing {glue:text}`n_v1_samples` receptive fields shows the sampler reproduces the
+# histograms (the largest difference of a bin fraction is {glue:text}`hist_max_diff:.3f`) and the
+# correlation (Spearman $\rho$ between $n_x$ and $f$: {glue:text}`nx_sf_rho:.2f`).
+
+# %%
+from scipy import stats
+
+sf_max = models["vone"].config["sf_max"]
+draw = vone_module.sample_v1_parameters(n_v1_samples, seed=seed + 1, sf_max=sf_max)
+glue("sf_max", sf_max, display=False)
+glue("n_v1_samples", n_v1_samples, display=False)
+
+
+def bin_fractions(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    counts, _ = np.histogram(values, bins=edges)
+    return counts / max(1, counts.sum())
+
+
+ori_edges = vone_module.ORIENTATION_EDGES
+theta = np.where(draw["theta"] >= ori_edges[-1], draw["theta"] - 180.0, draw["theta"])  # 157.5..180 is the 0 bin
+keep = vone_module.SF_EDGES <= sf_max
+sf_edges = vone_module.SF_EDGES[keep]
+sf_counts = vone_module.SF_COUNTS[: len(sf_edges) - 1]
+nx_counts = vone_module.NXY_COUNTS.sum(axis=1)
+ori_counts = vone_module.ORIENTATION_COUNTS
+comparisons = {
+    "orientation": (bin_fractions(theta, ori_edges), ori_counts / ori_counts.sum()),
+    "spatial frequency": (bin_fractions(draw["sf"], sf_edges), sf_counts / sf_counts.sum()),
+    "n_x": (bin_fractions(draw["nx"], vone_module.NXY_EDGES), nx_counts / nx_counts.sum()),
+}
+hist_max_diff = max(float(np.abs(a - b).max()) for a, b in comparisons.values())
+nx_sf_rho = float(stats.spearmanr(draw["nx"], draw["sf"]).statistic)
+glue("hist_max_diff", hist_max_diff, display=False)
+glue("nx_sf_rho", nx_sf_rho, display=False)
+
+fig, axes = plt.subplots(1, 4, figsize=(11, 2.6))
+centers = {
+    "orientation": ["0°", "45°", "90°", "135°"],
+    "spatial frequency": [f"{a:g}–{b:g}" for a, b in zip(sf_edges[:-1], sf_edges[1:], strict=True)],
+    "n_x": [f"{a:.2f}–{b:.2f}" for a, b in zip(vone_module.NXY_EDGES[:-1], vone_module.NXY_EDGES[1:], strict=True)],
+}
+for ax, (name, (sampled, primate)) in zip(axes, comparisons.items(), strict=False):
+    pos = np.arange(len(primate))
+    ax.bar(pos - 0.2, primate, width=0.4, label="primate V1", color="#999999")
+    ax.bar(pos + 0.2, sampled, width=0.4, label="sampled", color="#0072B2")
+    ax.set_xticks(pos, centers[name], rotation=45 if name != "orientation" else 0, ha="right" if name != "orientation"
+                  else "center", fontsize=7)  # fmt: skip
+    ax.set_title({"orientation": "preferred orientation", "spatial frequency": "spatial frequency (c/°)",
+                  "n_x": "envelope width $n_x$ (cycles)"}[name])  # fmt: skip
+    ax.set_ylabel("fraction of cells")
+axes[0].legend(frameon=False, fontsize=7, loc="lower left")
+ax = axes[3]
+ax.scatter(draw["nx"][:1500], draw["ny"][:1500], s=3, alpha=0.4, color="#0072B2")
+ax.set_xscale("log")
+ax.set_yscale("log")
+ax.set_xlabel("$n_x$")
+ax.set_ylabel("$n_y$")
+ax.set_title("envelope shape")
+fig.tight_layout()
+show(fig, "fig_v1_distributions")
+
+# %% [markdown]
+# ```{glue:figure} fig_v1_distributions
+# :name: fig-methods-v1-distributions
+#
+# The receptive-field parameters of the front end against primate V1. Grey: the published histograms
+# (fractions of cells per bin; spatial frequency restricted to the bins below the cut-off), blue:
+# {glue:text}`n_v1_samples` draws of the sampler that builds the filters. Right: the envelope shape
+# $(n_x, n_y)$ of the draws (Ringach's joint histogram; $n_x$ and $n_y$ are dependent).
+# ```
+
+# %%
+if n_v1_samples >= 2000:
+    # binomial standard error of a bin fraction is at most 0.5 / sqrt(n); 4 of them is a generous bound
+    assert hist_max_diff < 4 * 0.5 / math.sqrt(n_v1_samples), hist_max_diff
+    assert 0.6 < nx_sf_rho < 0.85, nx_sf_rho
+
+# %% [markdown]
+# ## Neuronal noise
+#
+# What makes the network stochastic is the stage after the filters. Like spike counts of real neurons,
+# whose variance grows with their mean (Poisson-like), each response $x$ is mapped to spike-count units
+# $r = g\,x + o$ (gain $g =$ {glue:text}`noise_gain`, offset $o =$ {glue:text}`noise_offset`), given
+# Gaussian noise whose **variance equals its mean**, mapped back and rectified:
+#
+# $$
+# \tilde r = r + \sqrt{[r]_+ + \varepsilon}\; z,\quad z \sim \mathcal N(0, 1),
+# \qquad
+# \text{output} = \left[\frac{\tilde r - o}{g}\right]_+ .
+# $$
+#
+# Writing the noise as $r + \sqrt{r}\,z$ (the *reparameterisation*) rather than drawing Poisson counts
+# keeps the network differentiable, so that gradient attacks see it as it is; a Poisson sampler has a
+# zero gradient and would make the network look robust for the wrong reason. The noise is drawn afresh
+# at every forward pass, at training and at test time. Below, one test image, the clean response of the
+# front end and three noisy draws of the same channel.
+
+# %%
+stage = next(m for m in noise_modules(models["vone"]) if isinstance(m, NeuronalNoise))
+glue("noise_gain", stage.gain, display=False)
+glue("noise_offset", stage.offset, display=False)
+image = x_eval[:1]
+normalized = models["vone"].normalize(image)
+with torch.no_grad():
+    clean = front.gabor_responses(normalized)  # before the noise stage
+    channel = int(clean[0].flatten(1).mean(1).argmax())
+    gen = torch.Generator().manual_seed(seed)
+    draws = [torch.relu(neuronal_noise(clean, stage.scale, gain=stage.gain, offset=stage.offset, eps=stage.eps,
+                                        generator=gen)) for _ in range(3)]  # fmt: skip
+fig, axes = plt.subplots(1, 5, figsize=(10, 2.3))
+axes[0].imshow(image[0].permute(1, 2, 0).squeeze(-1).numpy(), cmap="gray", vmin=0, vmax=1)
+axes[0].set_title(f"input ({classes[int(y_eval[0])]})")
+panels = [torch.relu(clean), *draws]
+vmax = float(max(p[0, channel].max() for p in panels))
+for ax, resp, title in zip(axes[1:], panels, ["clean response", "noisy draw 1", "noisy draw 2", "noisy draw 3"],
+                           strict=True):  # fmt: skip
+    im = ax.imshow(resp[0, channel].numpy(), cmap="magma", vmin=0, vmax=vmax)
+    ax.set_title(title)
+for ax in axes:
+    ax.set_xticks([])
+    ax.set_yticks([])
+fig.colorbar(im, ax=axes[1:].tolist(), shrink=0.8, label="response")
+show(fig, "fig_noise_maps")
+
+# %% [markdown]
+# ```{glue:figure} fig_noise_maps
+# :name: fig-methods-noise-maps
+#
+# Left: a test image. Then the response map of the front-end channel that responds most to it
+# ({glue:text}`noise_channel`), without noise, and three draws of the noisy output the back end receives
+# (same colour scale). The structure survives; single units fluctuate from draw to draw.
+# ```
+#
+# Over {glue:text}`n_noise_draws` draws the variance of each unit, in spike-count units, follows its
+# mean: the median ratio of variance to mean over units with a mean above 1 is
+# {glue:text}`fano_median:.3f` (a Poisson neuron has 1; the ratio is the square of the noise scale,
+# {glue:text}`noise_scale` in this run) and the slope of $\log$ variance against
+# $\log$ mean is {glue:text}`mv_slope:.3f`. The rectification at the end clips only units whose
+# response is near zero.
+
+# %%
+glue("noise_channel", channel, display=False)
+glue("noise_scale", stage.scale, display=False)
+glue("n_noise_draws", n_noise_draws, display=False)
+with torch.no_grad():
+    gen = torch.Generator().manual_seed(seed + 1)
+    reps = torch.stack([neuronal_noise(clean, stage.scale, gain=stage.gain, offset=stage.offset, eps=stage.eps,
+                                       generator=gen) for _ in range(n_noise_draws)])  # fmt: skip
+counts = (stage.gain * reps + stage.offset).flatten(1).double()  # spike-count units, (draws, units)
+mean, var = counts.mean(0).numpy(), counts.var(0).numpy()
+active = mean > 1.0
+fano = var[active] / mean[active]
+slope = float(np.polyfit(np.log(mean[active]), np.log(var[active]), 1)[0])
+glue("fano_median", float(np.median(fano)), display=False)
+glue("mv_slope", slope, display=False)
+rng = np.random.default_rng(seed)
+shown = rng.choice(np.flatnonzero(active), size=min(3000, int(active.sum())), replace=False)
+fig, ax = plt.subplots(figsize=(3.6, 3.2))
+ax.scatter(mean[shown], var[shown], s=3, alpha=0.35, color="#0072B2", label="units")
+line = np.array([mean[shown].min(), mean[shown].max()])
+ax.plot(line, stage.scale**2 * line, color="#D55E00", label=f"variance = {stage.scale**2:g} x mean")
+ax.set_xscale("log")
+ax.set_yscale("log")
+ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+ax.set_xlabel("mean response (spike counts)")
+ax.set_ylabel("variance over draws")
+ax.legend(frameon=False)
+fig.tight_layout()
+show(fig, "fig_mean_variance")
+
+# %% [markdown]
+# ```{glue:figure} fig_mean_variance
+# :name: fig-methods-mean-variance
+#
+# Mean against variance of front-end units over {glue:text}`n_noise_draws` noise draws for one image
+# (spike-count units, before rectification; a random subset of the units with mean above 1). The noise
+# is Poisson-like: the variance is proportional to the mean (orange line; equal for noise scale 1).
+# ```
+
+# %%
+if n_noise_draws >= 100 and stage.scale > 0:
+    # the sample variance of n Gaussian draws has relative standard error sqrt(2 / (n - 1))
+    target = stage.scale**2
+    assert abs(float(np.median(fano)) - target) < 3 * target * math.sqrt(2 / (n_noise_draws - 1)), np.median(fano)
+    assert abs(slope - 1) < 0.05, slope
+
+# %% [markdown]
+# ## The back end and the four variants
+#
+# Behind the front end every network has the same small ResNet {cite:p}`dapello2020simulating` back end:
+# residual blocks of increasing width, global average pooling and a linear read-out of the
+# {glue:text}`n_classes` classes. The variants differ only in front end and training:
+#
+# * **standard**: a 3x3 convolution as front end, trained on clean images;
+# * **adversarial**: the same network trained on adversarial examples, fast FGSM with a random start
+#   {cite:p}`wong2020fast` at $\epsilon =$ {glue:text}`at_eps` (the $L_\infty$ radius used in this book);
+# * **vone**: the V1 front end with neuronal noise (on during training and testing), a 1x1 bottleneck,
+#   then the back end, trained on clean images;
+# * **vone_nonoise**: the same without noise, the control that separates the filters from the noise.
+#
+# The layers the geometry chapters measure are the input (`pixels`), the output of the front end
+# (for VOne models: after the noise), each block and the logits.
+
+# %%
+glue("n_classes", len(classes), display=False)
+glue("at_eps", training_recipe("adversarial", dataset)["eps"], display=False)
+rows = []
+for variant in ("standard", "adversarial", "vone", "vone_nonoise"):
+    torch.manual_seed(0)
+    net = build_model(variant, dataset).eval()
+    recipe = training_recipe(variant, dataset, epochs or None)
+    shapes = {}
+    with torch.no_grad():  # run the stages one by one and record the output shape of each recorded one
+        h = x_eval[:2]
+        for name, stage_module in net.named_children():
+            h = stage_module(h)
+            if name in net.recorded:
+                shapes[name] = tuple(h.shape[1:])
+    noise = noise_modules(net)
+    rows.append({
+        "variant": variant,
+        "layers (output shape)": ", ".join(f"{n} {'x'.join(map(str, shapes[n]))}" for n in net.recorded),
+        "trainable parameters": sum(p.numel() for p in net.parameters() if p.requires_grad),
+        "noise": f"neuronal x{noise[0].scale:g}" if noise and noise[0].scale > 0 else "none",
+        "training": (f"{recipe['adversarial'].upper()} adversarial, eps {recipe['eps']:g}" if recipe["adversarial"]
+                     else "clean") + f", {recipe['epochs']} epochs",
+    })  # fmt: skip
+variants_table = pd.DataFrame(rows).set_index("variant")
+glue("tbl_variants", variants_table, display=False)
+
+# %% [markdown]
+# ```{glue:figure} tbl_variants
+# :name: tbl-methods-variants
+#
+# The four networks: recorded layers with their output shapes (channels x height x width), number of
+# trained parameters (the VOne filters are fixed buffers, not parameters), noise and training recipe.
+# ```
+
+# %%
+with torch.no_grad():
+    clean_acc = {name: accuracy(m, x_eval, y_eval, seed=seed) for name, m in models.items()}
+for name, value in clean_acc.items():
+    glue(f"clean_{name}", value, display=False)
+    glue(f"train_s_{name}", float(models[name].train_history.get("train_seconds", float("nan"))), display=False)
+
+# %% [markdown]
+# The two networks used below reach a clean accuracy of {glue:text}`clean_standard:.1%` (standard) and
+# {glue:text}`clean_vone:.1%` (vone, averaged over noise draws) on {glue:text}`n_eval` test images; they
+# trained in {glue:text}`train_s_standard:.0f` s and {glue:text}`train_s_vone:.0f` s (once; later runs load
+# them from the cache).
+#
+# ## Projected gradient descent under three norms
+#
+# An attack looks for a perturbation $\delta$ in a small ball, $\lVert\delta\rVert_p \le \epsilon$, that
+# maximises the loss $L$ of the network $f$ on the true label $y$. PGD {cite:p}`madry2018towards` starts
+# at a uniformly random point of the ball and repeats a steepest-ascent step followed by a projection
+# back onto the ball and the valid pixel range:
+#
+# $$
+# x^{t+1} = \Pi_{\,\lVert x - x^0 \rVert_p \le \epsilon,\; x \in [0,1]^n}\!\left( x^t + \alpha\, s_p(g^t) \right),
+# \qquad \alpha = \epsilon / 4 .
+# $$
+#
+# The step direction $s_p$ is the steepest ascent direction for the norm:
+#
+# * $L_\infty$: $s_\infty(g) = \operatorname{sign}(g)$, and the projection clips each pixel change to
+#   $[-\epsilon, \epsilon]$;
+# * $L_2$: $s_2(g) = g / \lVert g \rVert_2$, and the projection rescales $\delta$ onto the sphere when outside;
+# * $L_1$: *sparse $L_1$ descent* {cite:p}`tramer2019adversarial`: $s_1(g)_i = \operatorname{sign}(g_i)\,
+#   \mathbb 1[\,|g_i| \ge q\text{-quantile of } |g|\,] / k$, a step on the few coordinates with the largest
+#   gradient ($k$ of them, skipping pixels already at 0 or 1 that would move out of range), followed by
+#   the exact Euclidean projection onto the $L_1$ ball (sort the magnitudes, find the soft threshold).
+#
+# **EOT.** For the noisy network the loss is itself random. The attack follows the gradient of the
+# *expected* loss, estimated by averaging over $K$ noise draws at each step
+# {cite:p}`athalye2018obfuscated`:
+#
+# $$
+# g^t = \frac{1}{K}\sum_{k=1}^{K} \nabla_x L\big(f(x^t; \xi_k), y\big),\qquad \xi_k \text{ fresh noise},
+# $$
+#
+# with $K =$ {glue:text}`eot` here. With $K = 1$ each step follows one noisy gradient and the attack
+# is weaker than it should be, which overstates the robustness of the noisy network. Over the
+# {glue:text}`attack_steps` steps the attack keeps, for each image, the iterate with the largest
+# margin (best wrong logit minus true logit). The attacked images are then scored separately, with
+# the accuracy of the noisy network averaged over fresh noise draws.
+
+# %%
+glue("eot", eot, display=False)
+glue("attack_steps", attack_steps, display=False)
+norms = {"linf": eps_linf, "l2": eps_l2, "l1": eps_l1}
+norm_label = {"linf": "$L_\\infty$", "l2": "$L_2$", "l1": "$L_1$"}
+p_of = {"linf": float("inf"), "l2": 2.0, "l1": 1.0}
+attack_kw = {"steps": attack_steps, "seed": seed}
+adversarial = {("standard", norm): pgd(models["standard"], x_eval, y_eval, eps=eps, norm=norm, **attack_kw)
+               for norm, eps in norms.items()}  # fmt: skip
+for k, key in ((eot, ("vone", "linf")), (1, ("vone", "linf", "eot1"))):
+    adversarial[key] = pgd(models["vone"], x_eval, y_eval, eps=eps_linf, norm="linf", eot=k, **attack_kw)
+
+adv_acc = {key: accuracy(models[key[0]], x_adv, y_eval, seed=seed) for key, x_adv in adversarial.items()}
+rows = [{"model": name, "attack": "none (clean)", "accuracy": clean_acc[name]} for name in models]
+for norm, eps in norms.items():
+    rows.append({"model": "standard", "attack": f"{norm}, eps {eps:g}", "accuracy": adv_acc["standard", norm]})
+    glue(f"adv_standard_{norm}", adv_acc["standard", norm], display=False)
+rows.append({"model": "vone", "attack": f"linf, eps {eps_linf:g}, EOT over {eot} draws",
+             "accuracy": adv_acc["vone", "linf"]})  # fmt: skip
+rows.append({"model": "vone", "attack": f"linf, eps {eps_linf:g}, one draw per step (no EOT)",
+             "accuracy": adv_acc["vone", "linf", "eot1"]})  # fmt: skip
+attack_table = pd.DataFrame(rows)
+glue("adv_vone_linf", adv_acc["vone", "linf"], display=False)
+glue("adv_vone_linf_eot1", adv_acc["vone", "linf", "eot1"], display=False)
+for norm, eps in norms.items():
+    glue(f"eps_{norm}", eps, display=False)
+    delta = (adversarial["standard", norm] - x_eval).flatten(1)
+    glue(f"norm_max_{norm}", float(delta.norm(p=p_of[norm], dim=1).max()), display=False)
+glue("tbl_attacks", attack_table.style.format({"accuracy": "{:.1%}"}).hide(axis="index"), display=False)
+
+# %% [markdown]
+# ```{glue:figure} tbl_attacks
+# :name: tbl-methods-attacks
+#
+# Accuracy on {glue:text}`n_eval` test images, clean and under PGD ({glue:text}`attack_steps` steps): the
+# standard network under each norm, the noisy network under $L_\infty$ with EOT over {glue:text}`eot`
+# draws and, in the last row, with a single draw per step (it is always scored over fresh draws).
+# ```
+#
+# Under attack the standard network falls from {glue:text}`clean_standard:.1%` to
+# {glue:text}`adv_standard_linf:.1%` ($L_\infty$, $\epsilon =$ {glue:text}`eps_linf`),
+# {glue:text}`adv_standard_l2:.1%` ($L_2$, $\epsilon =$ {glue:text}`eps_l2`) and
+# {glue:text}`adv_standard_l1:.1%` ($L_1$, $\epsilon =$ {glue:text}`eps_l1`). The perturbations
+# respect their budgets: the largest norms found are {glue:text}`norm_max_linf:.4f`,
+# {glue:text}`norm_max_l2:.4f` and {glue:text}`norm_max_l1:.3f`. The noisy network keeps
+# {glue:text}`adv_vone_linf:.1%` under the $L_\infty$ attack with EOT, and {glue:text}`adv_vone_linf_eot1:.1%`
+# when attacked with one noise draw per step: without EOT its robustness would be overstated. (How
+# the robustness of each network changes with $\epsilon$, and why, is the subject of the next chapters.)
+
+# %%
+tolerance = 1e-5
+for (name, norm, *_), x_adv in adversarial.items():
+    delta = (x_adv - x_eval).flatten(1)
+    assert float(delta.norm(p=p_of[norm], dim=1).max()) <= norms[norm] * (1 + tolerance) + tolerance, (name, norm)
+    assert float(x_adv.min()) >= 0 and float(x_adv.max()) <= 1, (name, norm)
+if len(x_eval) >= 100:
+    se = 0.5 / math.sqrt(len(x_eval))  # largest binomial standard error of an accuracy
+    for key, value in adv_acc.items():
+        assert value <= clean_acc[key[0]] + 3 * se, (key, value)  # an attack does not help the network
+    for norm in norms:
+        assert adv_acc["standard", norm] < clean_acc["standard"] - 3 * se, norm  # the attacks work
+    assert adv_acc["vone", "linf"] <= adv_acc["vone", "linf", "eot1"] + 3 * se  # EOT is the stronger attack
+
+# %% [markdown]
+# ## Adversarial examples
+#
+# What do these perturbations look like? For a few test images, each row shows the clean image, the
+# perturbation found against the standard network (scaled to the full colour range to be visible) and
+# the adversarial image, with the network's prediction and its confidence.
+
+# %%
+def predict(model: torch.nn.Module, x: torch.Tensor) -> tuple[list[int], list[float]]:
+    with torch.no_grad():
+        probs = torch.softmax(model(x), dim=1)
+    conf, label = probs.max(dim=1)
+    return label.tolist(), conf.tolist()
+
+
+picks = list(range(0, len(x_eval), max(1, len(x_eval) // max(1, n_examples))))[:n_examples]
+model = models["standard"]
+fig, axes = plt.subplots(len(picks), 1 + 2 * len(norms), figsize=(1.55 * (1 + 2 * len(norms)), 2.0 * len(picks)),
+                         squeeze=False)  # fmt: skip
+gray = x_eval.shape[1] == 1
+
+
+def as_image(t: torch.Tensor) -> np.ndarray:
+    return t.permute(1, 2, 0).squeeze(-1).numpy()
+
+
+n_flipped = 0
+for r, i in enumerate(picks):
+    x0 = x_eval[i : i + 1]
+    (c_label,), (c_conf,) = predict(model, x0)
+    axes[r, 0].imshow(as_image(x0[0]), cmap="gray", vmin=0, vmax=1)
+    axes[r, 0].set_title(f"clean\n{classes[c_label]} ({c_conf:.0%})")
+    for j, norm in enumerate(norms):
+        xa = adversarial["standard", norm][i : i + 1]
+        (a_label,), (a_conf,) = predict(model, xa)
+        n_flipped += a_label != c_label
+        delta = (xa - x0)[0]
+        scale = float(delta.abs().max()) or 1.0
+        ax_d, ax_a = axes[r, 1 + 2 * j], axes[r, 2 + 2 * j]
+        ax_d.imshow(as_image(delta / (2 * scale) + 0.5), cmap="RdBu_r" if gray else None, vmin=0, vmax=1)
+        ax_d.set_title(f"{norm_label[norm]} δ\nε = {norms[norm]:g}")
+        ax_a.imshow(as_image(xa[0]), cmap="gray", vmin=0, vmax=1)
+        ax_a.set_title(f"adversarial\n{classes[a_label]} ({a_conf:.0%})",
+                       color="#D55E00" if a_label != c_label else "black")  # fmt: skip
+for ax in axes.flat:
+    ax.set_xticks([])
+    ax.set_yticks([])
+fig.tight_layout()
+show(fig, "fig_adversarial_examples")
+glue("n_shown", len(picks) * len(norms), display=False)
+glue("n_flipped", int(n_flipped), display=False)
+
+# %% [markdown]
+# ```{glue:figure} fig_adversarial_examples
+# :name: fig-methods-adversarial-examples
+#
+# Adversarial examples against the standard network. Each row: a clean test image with the network's
+# prediction and confidence, then for each norm the perturbation $\delta$ (red brighter, blue darker;
+# scaled to be visible) and the adversarial image with its prediction (orange when it changed). $L_\infty$ spreads a
+# faint pattern over the whole image, $L_2$ concentrates it on edges, $L_1$ changes a few pixels a lot.
+# ```
+#
+# In {glue:text}`n_flipped` of the {glue:text}`n_shown` attacked images the prediction changed,
+# although a person still sees the same object.
+#
+# ## Exercises
+#
+# ```{exercise} Poisson-like noise and gain
+# :label: ex-methods-noise
+#
+# In spike-count units the noise stage adds Gaussian noise of variance $r$ to a response $r$.
+# (a) What is the signal-to-noise ratio $r / \mathrm{sd}$ of a unit, and how does it change when the
+# front-end gain $k$ is multiplied by 4? (b) Predict what happens to the mean-variance relation of
+# {numref}`fig-methods-mean-variance` when the noise is scaled down, then check with
+# `advgeom run 04_methods -p noise_scale 0.5` (this trains a new network, a few minutes).
+# ```
+#
+# ```{solution} ex-methods-noise
+# :class: dropdown
+#
+# (a) $r / \sqrt r = \sqrt r$: the SNR grows with the square root of the response. Multiplying the gain
+# by 4 multiplies every response (in spike counts) by 4, so the SNR doubles: a larger gain makes the
+# network relatively *less* noisy, which is why the gain is part of the model, not a free choice.
+# (b) `noise_scale` multiplies the standard deviation, so the variance becomes $0.25\,r$: the points of
+# the figure move down by a factor 4 (a parallel line in log-log axes), the slope stays 1.
+# ```
+#
+# ```{exercise} Why EOT?
+# :label: ex-methods-eot
+#
+# Run `advgeom run 04_methods -p eot 1` and compare the accuracies of {numref}`tbl-methods-attacks` with
+# this page.
+# Which numbers change, and why? Then try `-p eot 32`: what does it tell you about the value used here?
+# ```
+#
+# ```{solution} ex-methods-eot
+# :class: dropdown
+#
+# With `eot 1` the noisy network's accuracy under attack rises: each step follows the gradient of a
+# single noise draw, a noisy estimate of the gradient of the expected loss, so the steps partly cancel
+# and the attack is weaker. The standard network does not change (it has no noise). With `eot 32` the
+# accuracy changes little compared with 8: the attack has converged in $K$, the check recommended by
+# {cite:t}`carlini2019evaluating` before one trusts a robustness number.
+# ```

@@ -1,0 +1,163 @@
+"""advgeom.sweep: Dask fan-out of geometry analyses equals the serial loop; finished tasks are cached."""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+import pytest
+import torch
+
+from advgeom import cli, sweep
+from advgeom.analysis import Protocol
+from advgeom.sweep import DataSpec, ModelSpec, make_tasks, run_sweep
+
+TINY = {"train_size": 40, "epochs": 1}
+PROTOCOL = Protocol(manifold="exemplar", repeats=3, attack_steps=2, n_t=20, width=100)
+DATA = DataSpec(n_classes=3, per_class=2)
+LAYERS = ["pixels", "block1", "logits"]
+
+
+@pytest.fixture(autouse=True)
+def _own_sweep_cache(tmp_path, tmp_path_factory, monkeypatch):
+    """A fresh cache per test (sweep results), sharing the tiny trained models across tests."""
+    models = tmp_path_factory.getbasetemp() / "sweep-models"
+    models.mkdir(exist_ok=True)
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "models").symlink_to(models, target_is_directory=True)
+    monkeypatch.setenv("ADVGEOM_CACHE", str(tmp_path / "cache"))
+
+
+def tiny_tasks() -> list[sweep.SweepTask]:
+    models = [ModelSpec("standard", **TINY), ModelSpec("vone", **TINY)]
+    return make_tasks(models, [0.0, 0.05], [0], protocol=PROTOCOL, data=DATA, layers=LAYERS)
+
+
+def test_make_tasks_grid_and_seeds():
+    models = [ModelSpec("standard", **TINY), ModelSpec("vone", noise_scale=0.5, **TINY)]
+    tasks = make_tasks(models, [0, 0.1], [1, 2], protocol=PROTOCOL, data=DATA)
+    assert len(tasks) == 2 * 2 * 2
+    assert {(t.model.label, t.protocol.eps, t.protocol.seed) for t in tasks} == {
+        (m, e, s) for m in ("standard", "vone@0.5") for e in (0.0, 0.1) for s in (1, 2)
+    }
+    assert all(t.data.seed == t.protocol.seed for t in tasks)  # a seed picks the images too
+    per_layer = make_tasks(models[:1], [0.0], protocol=PROTOCOL, layers=LAYERS, per_layer=True)
+    assert [t.layers for t in per_layer] == [("pixels",), ("block1",), ("logits",)]
+    keys = {sweep.param_key(t.key(sweep.geometry_task)) for t in tasks}
+    assert len(keys) == len(tasks)
+    renamed = ModelSpec("standard", name="baseline", **TINY)
+    assert renamed.key() == ModelSpec("standard", **TINY).key()  # the label is not part of the key
+
+
+def test_dask_cluster_equals_serial_and_rerun_does_no_work(monkeypatch):
+    tasks = tiny_tasks()
+    reference = run_sweep(tasks, scheduler="serial", cache=False, progress=False)
+    assert reference.attrs["computed"] == 4 and len(reference) == 4 * len(LAYERS)
+    assert list(reference["model"].unique()) == ["standard", "vone"]
+    # deterministic net: clean exemplar manifolds are points; the noisy one has extent after its noise stage
+    clean = reference[reference.eps == 0].set_index(["model", "layer"])
+    assert clean.loc[("standard", "logits"), "radius"] < 1e-6
+    assert clean.loc[("vone", "logits"), "radius"] > 0.01
+
+    distributed = run_sweep(tasks, scheduler="local", n_workers=2, progress=False)
+    assert distributed.attrs == {**distributed.attrs, "computed": 4, "cached": 0}
+    pd.testing.assert_frame_equal(distributed, reference, check_exact=True)
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("a cached sweep must not run any task")
+
+    monkeypatch.setattr(sweep, "_run", no_work)
+    again = run_sweep(tasks, scheduler="local", n_workers=2, progress=False)
+    assert again.attrs["computed"] == 0 and again.attrs["cached"] == 4
+    pd.testing.assert_frame_equal(again, reference, check_exact=True)
+
+
+def test_synchronous_scheduler_and_partial_cache():
+    tasks = tiny_tasks()
+    first = run_sweep(tasks[:2], scheduler="synchronous", progress=False)
+    assert first.attrs["computed"] == 2
+    both = run_sweep(tasks, scheduler="synchronous", progress=False)
+    assert (both.attrs["computed"], both.attrs["cached"]) == (2, 2)
+    serial = run_sweep(tasks, scheduler="serial", cache=False, progress=False)
+    pd.testing.assert_frame_equal(both, serial, check_exact=True)
+
+
+def test_corrupt_task_cache_is_rebuilt_with_a_warning():
+    task = tiny_tasks()[:1]
+    good = run_sweep(task, scheduler="serial", progress=False)
+    path = sweep._task_path(task[0], sweep.geometry_task)
+    path.write_bytes(b"\x00\x01 not a csv")
+    with pytest.warns(UserWarning, match="unreadable"):
+        rebuilt = run_sweep(task, scheduler="serial", progress=False)
+    assert rebuilt.attrs["computed"] == 1
+    pd.testing.assert_frame_equal(rebuilt, good, check_exact=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert run_sweep(task, scheduler="serial", progress=False).attrs["cached"] == 1
+
+
+@pytest.mark.parametrize(
+    "make, fragment",
+    [
+        (lambda: ModelSpec("resnet18"), "variant='resnet18' is not allowed"),
+        (lambda: ModelSpec("standard", checkpoint="x.pt"), "checkpoint= is for the ImageNet"),
+        (lambda: ModelSpec("vone", noise_scale=-1), "noise_scale=-1.0 is too small"),
+        (lambda: DataSpec("cifar10"), "give root="),
+        (lambda: DataSpec(n_classes=1), "n_classes=1 is too small"),
+        (lambda: make_tasks([ModelSpec()], []), "at least one value"),
+        (lambda: make_tasks([ModelSpec()], [0.0], per_layer=True), "per_layer=True needs"),
+        (lambda: run_sweep([]), "no tasks"),
+        (lambda: run_sweep(["standard"]), "must be SweepTask objects"),
+        (lambda: run_sweep(tiny_tasks(), scheduler="threads"), "scheduler='threads' is not allowed"),
+    ],
+)
+def test_bad_inputs_name_the_value(make, fragment):
+    with pytest.raises(ValueError) as err:
+        make()
+    assert fragment in str(err.value)
+
+
+def test_imagenet_scale_spec_from_a_local_checkpoint_and_image_folder(tmp_path):
+    """The worked example of book/scaling.md at toy size: ResNet50 weights from a file, an ImageFolder tree."""
+    from PIL import Image
+
+    from advgeom.models import build_imagenet_model
+
+    torch.manual_seed(1)
+    source = build_imagenet_model("resnet50", num_classes=1000)
+    ckpt = tmp_path / "resnet50.pt"
+    torch.save({"state_dict": {f"module.{k}": v for k, v in source.state_dict().items()}}, ckpt)
+    gen = torch.Generator().manual_seed(0)
+    for c in ("n01", "n02"):
+        (tmp_path / "imagenet" / "val" / c).mkdir(parents=True)
+        for i in range(2):
+            pixels = (torch.rand(64, 80, 3, generator=gen) * 255).to(torch.uint8).numpy()
+            Image.fromarray(pixels).save(tmp_path / "imagenet" / "val" / c / f"{i}.png")
+    spec = ModelSpec("resnet50", checkpoint=str(ckpt))
+    net = spec.build("cpu")
+    for name, value in source.state_dict().items():
+        torch.testing.assert_close(net.state_dict()[name], value)
+    data = DataSpec("imagefolder", "val", str(tmp_path / "imagenet"), n_classes=2, per_class=2)
+    tasks = make_tasks([spec], [0.0], protocol=Protocol(manifold="exemplar", repeats=2, n_t=10, width=50), data=data,
+                       layers=["layer4", "logits"])  # fmt: skip
+    frame = run_sweep(tasks, scheduler="serial", progress=False)
+    assert list(frame["layer"]) == ["layer4", "logits"] and set(frame["model"]) == {"resnet50=resnet50.pt"}
+    assert (frame["radius"] < 1e-6).all()  # a deterministic net: clean exemplar manifolds are points
+    before = spec.key()["checkpoint_sha256"]
+    torch.save({"state_dict": {}}, ckpt)  # other weights in the same file: another cache entry
+    assert spec.key()["checkpoint_sha256"] != before
+
+
+def test_cli_sweep(tmp_path, capsys):
+    out = tmp_path / "results.csv"
+    args = ["sweep", "--model", "standard", "--train-size", "40", "--epochs", "1", "--eps", "0", "0.05",
+            "--n-classes", "3", "--per-class", "2", "--repeats", "2", "--attack-steps", "2", "--n-t", "10",
+            "--width", "50", "--layers", "pixels", "logits", "--scheduler", "serial", "--quiet", "--out", str(out)]
+    assert cli.main(args) == 0
+    frame = pd.read_csv(out)
+    assert len(frame) == 4 and set(frame["eps"]) == {0.0, 0.05}
+    assert "2 tasks: 2 computed, 0 cached" in capsys.readouterr().out
+    assert cli.main(args) == 0
+    assert "2 tasks: 0 computed, 2 cached" in capsys.readouterr().out
+    assert cli.main(["sweep", "--model", "resnet18", "--scheduler", "serial"]) == cli.EXIT_USER_ERROR
+    assert "variant='resnet18' is not allowed" in capsys.readouterr().err
