@@ -241,7 +241,7 @@ def accuracy_sweep(
     attack. ``bounds``: the valid input range (images (0, 1); waveforms (-1, 1)). One row per
     (model, norm, eps); cached like :func:`cached_manifold_geometry`.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     from advgeom.attacks import robust_accuracy
 
@@ -282,7 +282,7 @@ def geometry_sweep(
     """
     from dataclasses import replace
 
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     jobs = [(name, replace(p, seed=seed)) for name in models for p in protocols for seed in inputs]
     frames = []

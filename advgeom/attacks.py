@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn import functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from advgeom.models.noise import is_stochastic
 from advgeom.validation import check_choice, check_float, check_int

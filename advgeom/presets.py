@@ -31,15 +31,24 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "gauss_radii": [0.25, 1.0], "sim_dichotomies": 60,
         },
         "classroom": {
-            "seeds": [0, 1, 2], "n_t": 150, "cover_P": [10, 40, 100], "n_dichotomies": 150, "gardner_P": 30,
-            "ball_P": 16, "ball_radii": [0.1, 0.5, 1.0, 2.0, 4.0], "ball_dims": [1, 2, 3], "sphere_M": 100,
-            "gauss_P": 16, "gauss_M": 12, "gauss_D": 6, "gauss_N": 200, "gauss_radii": [0.1, 0.3, 1.0, 3.0],
-            "sim_dichotomies": 80,
+            "seeds": [0, 1, 2], "n_t": 200, "cover_P": [10, 40, 100], "n_dichotomies": 200,
+            "gardner_P": 40, "ball_P": 20, "ball_radii": [0.1, 0.5, 1.0, 2.0, 4.0], "sphere_M": 150,
+            "gauss_P": 20, "gauss_M": 16, "gauss_D": 8, "gauss_N": 320, "gauss_radii": [0.1, 0.3, 1.0, 3.0],
+            "sim_dichotomies": 100,
         },
     },
     "01_vision_geometry": {
-        "tiny": {},
-        "classroom": {},
+        # small models and sizes; every finding is still asserted (margins as in the defaults)
+        "tiny": {
+            "train_size": 3000, "epochs": 2, "eps_grid": [0.0, 0.05, 0.1], "eps_l2": [0.0, 1.0], "eps_l1": [0.0, 10.0],
+            "n_accuracy": 200, "n_classes": 5, "per_class": 8, "n_exemplars": 5, "repeats": 5, "width": 300,
+            "n_t": 40, "seeds": [0], "eot": 2, "attack_steps": 6, "n_draws": 4,
+        },
+        "classroom": {
+            "train_size": 20000, "epochs": 3, "eps_grid": [0.0, 0.02, 0.05, 0.1], "n_accuracy": 300, "per_class": 12,
+            "n_exemplars": 10, "repeats": 10, "width": 1000, "n_t": 60, "seeds": [0, 1], "eot": 4,
+            "attack_steps": 10, "n_draws": 8,
+        },
     },
     "02_auditory_generalization": {
         "tiny": {},
@@ -50,15 +59,28 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "train_size": 200, "epochs": 1, "n_v1_samples": 500, "n_noise_draws": 20, "n_examples": 2, "n_eval": 20,
             "attack_steps": 4, "eot": 2,
         },
-        "classroom": {"train_size": 12000, "epochs": 3, "n_eval": 100, "attack_steps": 16},
+        "classroom": {"train_size": 10000, "epochs": 2, "n_eval": 50, "attack_steps": 10},
     },
     "03_tradeoff": {
-        "tiny": {},
-        "classroom": {},
+        "tiny": {
+            "train_size": 3000, "epochs": 2, "noise_grid": [0.0, 1.0, 4.0], "eps": 0.05, "n_accuracy": 200,
+            "n_classes": 5, "per_class": 8, "n_exemplars": 4, "repeats": 5, "width": 300, "n_t": 40, "seeds": [0],
+            "eot": 2, "attack_steps": 6, "n_draws": 4,
+        },
+        "classroom": {
+            "train_size": 20000, "epochs": 3, "noise_grid": [0.0, 0.5, 1.0, 2.0, 4.0], "n_accuracy": 300,
+            "per_class": 12, "n_exemplars": 8, "repeats": 8, "width": 1000, "n_t": 60, "seeds": [0, 1], "eot": 4,
+            "attack_steps": 10, "n_draws": 8,
+        },
     },
 }
 
 ESTIMATES: dict[str, dict[str, str]] = {
-    "00_capacity_theory": {"default": "~3-4 min on one CPU core", "classroom": "~1-2 min", "tiny": "<1 min"},
+    "04_methods": {
+        "default": "~5 min on a 2-core CPU with the standard and vone models cached; training them first: ~1 h",
+        "classroom": "~2-3 min on a laptop CPU, training included (4.8 min on a busy 2-core server)",
+        "tiny": "<1 min",
+    },
+    "00_capacity_theory": {"default": "~1.5 min on one CPU core", "classroom": "~30 s", "tiny": "~10 s"},
     # "01_vision_geometry": {"default": "~30 min on a GPU", "classroom": "~5 min on a CPU", "tiny": "<1 min"},
 }

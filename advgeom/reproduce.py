@@ -58,12 +58,14 @@ def rerun_command(
 ) -> str:
     """``advgeom run STEM [--preset P] [-p NAME VALUE ...]`` reproducing these parameter values.
 
-    ``params`` are the values the notebook ran with (the preset's, updated by explicit ones); only
+    ``stem`` is a chapter's stem (or the path of a notebook outside ``notebooks/``). ``params`` are
+    the values the notebook ran with (the preset's, updated by explicit ones); only
     those that differ from the preset are written after ``--preset``. Values are shell-quoted.
     """
     from advgeom.presets import PRESETS
 
-    base = dict(PRESETS.get(stem, {}).get(preset, {})) if preset else {}
+    key = Path(stem).stem  # presets are keyed by stem; ``stem`` may be a path to a notebook
+    base = dict(PRESETS.get(key, {}).get(preset, {})) if preset else {}
     spec = _spec(stem)
     words = [program, "run", stem]
     if preset:

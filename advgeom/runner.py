@@ -29,6 +29,7 @@ from __future__ import annotations
 import ast
 import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -405,7 +406,11 @@ def _add_rerun_note(
     from advgeom.reproduce import METADATA_KEY, insert_rerun_cell, relative_link, rerun_command, rerun_markdown
 
     root = repo_root()
-    command = rerun_command(path.stem, values, preset)
+    try:  # chapters are named by stem; another notebook by its path
+        name = path.stem if resolve_notebook(path.stem) == path else str(path)
+    except ValueError:
+        name = str(path)
+    command = rerun_command(name, values, preset)
     in_book = out.resolve() == (root / "book").resolve()
     source = relative_link(out, path) if path.resolve().is_relative_to(root) and out.resolve().is_relative_to(root) \
         else None  # fmt: skip
@@ -430,6 +435,21 @@ def _shorten(text: str, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 5] + " ..."
 
 
+class _SkipInspectionNoise(logging.Filter):
+    """Drop papermill's own parameter-inspection warnings: our parser has already validated every name."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not message.startswith(("Unable to parse line", "Passed unknown parameter"))
+
+
+def _quiet_papermill_inspection() -> None:
+    for name in ("papermill", "papermill.translators"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _SkipInspectionNoise) for f in logger.filters):
+            logger.addFilter(_SkipInspectionNoise())
+
+
 def run_notebook(
     name: str | os.PathLike[str],
     params: Mapping[str, Any] | None = None,
@@ -449,6 +469,7 @@ def run_notebook(
     """
     import papermill
 
+    _quiet_papermill_inspection()
     path, values = resolve_params(name, params, preset)
     root = repo_root()
     out = Path(out_dir)
@@ -641,3 +662,12 @@ def glued_values(path: str | os.PathLike[str]) -> dict[str, Any]:
             except (ValueError, SyntaxError):
                 values[name] = text
     return values
+
+
+def glue_names_in_prose(name: str | os.PathLike[str]) -> set[str]:
+    """Names a notebook's markdown refers to with ``{glue:...}`name``` roles or ``{glue:figure}`` directives."""
+    import re
+
+    source = resolve_notebook(name).read_text()
+    used = set(re.findall(r"\{glue(?::text|:figure|:any|:md)?\}`([A-Za-z0-9_]+)", source))
+    return used | set(re.findall(r"\{glue:figure\}\s+([A-Za-z0-9_]+)", source))

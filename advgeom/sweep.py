@@ -367,7 +367,7 @@ def run_sweep(
     The frame's ``attrs`` hold ``computed`` and ``cached`` (task counts) and ``seconds``.
     """
     import pandas as pd
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     tasks = list(tasks)
     if not tasks:
@@ -448,8 +448,16 @@ def _run_distributed(tasks, todo, fn, finish, client, scheduler, n_workers, thre
         for future in as_completed(futures):
             finish(futures[future], future.result())
     finally:
-        for obj in own:
-            obj.close()
+        import logging
+
+        nanny = logging.getLogger("distributed.nanny")
+        level = nanny.level
+        nanny.setLevel(logging.ERROR)  # workers busy with torch threads may need killing at close: not an error
+        try:
+            for obj in own:
+                obj.close()
+        finally:
+            nanny.setLevel(level)
 
 
 # ----------------------------------------------------------------------------- command line

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn import functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from advgeom.attacks import NORMS, Bounds, _bounds, _clip, accuracy, pgd, project, random_in_ball
 from advgeom.cache import cache_path, cached

@@ -40,7 +40,8 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from advgeom import plots
-from advgeom.analysis import Protocol, accuracy_sweep, geometry_sweep
+from advgeom.analysis import Protocol, accuracy_sweep, geometry_sweep, random_perturbation
+from advgeom.attacks import accuracy
 from advgeom.data import class_balanced_subset, load_vision_dataset
 from advgeom.train import get_trained_model
 
@@ -49,6 +50,7 @@ dataset = "fashion-mnist"  # "fashion-mnist" (embedded) or "cifar10" (needs data
 data_root = ""  # folder of a user-supplied dataset ("" = the embedded default)
 variants = ["standard", "adversarial", "vone", "vone_nonoise"]  # networks to compare
 epochs = 0  # training epochs per model (0 = each variant's default recipe)
+train_size = 0  # training images per model (0 = the whole training set)
 eps_grid = [0.0, 0.02, 0.05, 0.1]  # L-inf attack strengths for the geometry (0 = clean)
 eps_l2 = [0.0, 0.5, 1.0, 2.0]  # L2 attack strengths for the accuracy sweep
 eps_l1 = [0.0, 5.0, 10.0, 20.0]  # L1 attack strengths for the accuracy sweep
@@ -71,10 +73,10 @@ margin = 0.05  # smallest geometric difference we call a finding (DESIGN: below 
 plots.setup_charts()
 torch.manual_seed(0)
 root = data_root or None
-train_epochs = epochs or None
+train_kw = {"epochs": epochs or None, "train_size": train_size or None, "data_root": root}
 layer_list = list(layers) or None
 test_set = load_vision_dataset(dataset, "test", root)
-models = {name: get_trained_model(name, dataset, epochs=train_epochs, data_root=root) for name in variants}
+models = {name: get_trained_model(name, dataset, progress=False, **train_kw) for name in variants}
 stochastic = [name for name in variants if name == "vone"]
 deterministic = [name for name in variants if name != "vone"]
 
@@ -112,7 +114,8 @@ display(training)
 x_acc, y_acc = class_balanced_subset(test_set, n_classes=10, per_class=max(1, n_accuracy // 10), seed=0)
 grids = {"linf": eps_grid, "l2": eps_l2, "l1": eps_l1}
 acc = accuracy_sweep(
-    models, x_acc, y_acc, {norm: grids[norm] for norm in norms}, steps=attack_steps, eot=eot, n_draws=n_draws
+    models, x_acc, y_acc, {norm: grids[norm] for norm in norms}, steps=attack_steps, eot=eot, n_draws=n_draws,
+    progress=False,
 )
 acc_table = acc.pivot_table(index=["norm", "eps"], columns="model", values="accuracy").reindex(columns=variants)
 display(acc_table.style.format("{:.3f}"))
@@ -137,7 +140,7 @@ linf_small = acc[(acc.norm == "linf") & (acc.eps == small_eps)].set_index("model
 for name in variants:
     glue(f"clean_{name}", float(clean[name]), display=False)
     glue(f"linf_small_{name}", float(linf_small[name]), display=False)
-glue("small_eps", small_eps, display=False)
+glue("small_eps", float(small_eps), display=False)
 
 # Accuracy never rises with eps (up to the scoring noise of stochastic models).
 for (model, norm), group in acc.groupby(["model", "norm"]):
@@ -180,7 +183,12 @@ for s in seeds:  # n_exemplars images spread over the classes, a different draw 
     exemplar_inputs[s] = (x_pool[pick], y_pool[pick])
 common = {"norm": "linf", "attack_steps": attack_steps, "eot": eot, "width": width, "n_t": n_t}
 class_geo = geometry_sweep(
-    models, class_inputs, [Protocol(manifold="class", eps=e, **common) for e in eps_grid], layers=layer_list
+    models,
+    class_inputs,
+    [Protocol(manifold="class", eps=e, **common) for e in eps_grid]
+    + [Protocol(manifold="class", eps=max(eps_grid), perturbation="random", **common)],
+    layers=layer_list,
+    progress=False,
 )
 exemplar_geo = geometry_sweep(
     models,
@@ -188,6 +196,7 @@ exemplar_geo = geometry_sweep(
     [Protocol(manifold="exemplar", eps=e, repeats=repeats, **common) for e in eps_grid]
     + [Protocol(manifold="exemplar", eps=max(eps_grid), repeats=repeats, perturbation="random", **common)],
     layers=layer_list,
+    progress=False,
 )
 
 
@@ -296,17 +305,20 @@ if "standard" in variants:
     r = signature[signature.model == "standard"].set_index("eps")
     assert r.radius[eps_max] > r.radius[small_eps] + margin, r
     assert r.capacity[eps_max] < r.capacity[small_eps] - margin, r
-    glue("std_radius_small", r.radius[small_eps], display=False)
-    glue("std_radius_max", r.radius[eps_max], display=False)
-    glue("std_capacity_small", r.capacity[small_eps], display=False)
-    glue("std_capacity_max", r.capacity[eps_max], display=False)
+    glue("std_radius_small", float(r.radius[small_eps]), display=False)
+    glue("std_radius_max", float(r.radius[eps_max]), display=False)
+    glue("std_capacity_small", float(r.capacity[small_eps]), display=False)
+    glue("std_capacity_max", float(r.capacity[eps_max]), display=False)
 
-# 3. Adversarially trained net: smaller exemplar manifolds than the standard net at matched eps.
+# 3. Adversarially trained net: smaller exemplar manifolds than the standard net at matched eps,
+#    wherever the standard net's manifolds are large enough for a difference of `margin` to be resolved.
 if {"standard", "adversarial"} <= set(variants):
     s = signature.set_index(["model", "eps"])
-    for e in eps_grid[1:]:
+    resolved = [e for e in eps_grid if e > 0 and s.radius["standard", e] > 2 * margin]
+    assert eps_max in resolved, f"the standard net's exemplar radius never exceeds {2 * margin} (eps too small?)"
+    for e in resolved:
         assert s.radius["adversarial", e] < s.radius["standard", e] - margin, (e, s)
-    glue("at_radius_max", s.radius["adversarial", eps_max], display=False)
+    glue("at_radius_max", float(s.radius["adversarial", eps_max]), display=False)
 
 # 4. Stochastic net: wide already at eps=0, smaller relative change with eps than the standard net.
 if {"standard", "vone"} <= set(variants):
@@ -315,10 +327,10 @@ if {"standard", "vone"} <= set(variants):
     rel_std = (s.radius["standard", eps_max] - s.radius["standard", 0.0]) / s.radius["standard", eps_max]
     assert s.radius["vone", 0.0] > margin, s
     assert rel_vone < rel_std - margin, (rel_vone, rel_std)
-    glue("vone_radius_clean", s.radius["vone", 0.0], display=False)
-    glue("vone_radius_max", s.radius["vone", eps_max], display=False)
-    glue("vone_rel_change", rel_vone, display=False)
-    glue("std_rel_change", rel_std, display=False)
+    glue("vone_radius_clean", float(s.radius["vone", 0.0]), display=False)
+    glue("vone_radius_max", float(s.radius["vone", eps_max]), display=False)
+    glue("vone_rel_change", float(rel_vone), display=False)
+    glue("std_rel_change", float(rel_std), display=False)
 
 # %% [markdown]
 # **Standard network.** A clean image is a point in every layer. Attacks from different random starts
@@ -352,20 +364,48 @@ glue("class_capacity_pixels", float(untangling[first].mean()), display=False)
 glue("class_capacity_logits_min", float(untangling[last].min()), display=False)
 
 random_ctl = ex_med[ex_med.perturbation == "random"]
+random_class = class_med[class_med.perturbation == "random"]
+adv_class = class_med[(class_med.perturbation == "adversarial") & np.isclose(class_med.eps, eps_max)]
+logits_depth = class_med.depth.max()
 if "standard" in variants:
-    r_rand = late(random_ctl, "standard", eps_max, "radius")
-    r_adv = late(adv, "standard", eps_max, "radius")
-    assert r_rand < r_adv - margin, (r_rand, r_adv)
-    glue("std_radius_random", r_rand, display=False)
-    glue("std_radius_adv", r_adv, display=False)
+    std = models["standard"]
+    x_rand = random_perturbation(x_acc, "linf", eps_max, seed=0)
+    acc_random = accuracy(std, x_rand, y_acc)
+    linf_rows = acc[(acc.model == "standard") & (acc.norm == "linf")]
+    acc_adv = float(linf_rows[np.isclose(linf_rows.eps, eps_max)].accuracy.iloc[0])
+
+    def logits_capacity(frame: pd.DataFrame) -> float:
+        return float(frame[(frame.model == "standard") & (frame.depth == logits_depth)].capacity.iloc[0])
+
+    cap_random, cap_adv = logits_capacity(random_class), logits_capacity(adv_class)
+    glue("std_acc_random", float(acc_random), display=False)
+    glue("std_acc_adv_max", float(acc_adv), display=False)
+    glue("std_class_capacity_random", float(cap_random), display=False)
+    glue("std_class_capacity_adv", float(cap_adv), display=False)
+    glue("std_radius_random", float(late(random_ctl, "standard", eps_max, "radius")), display=False)
+    glue("std_radius_adv", float(late(adv, "standard", eps_max, "radius")), display=False)
+    glue("eps_max", float(eps_max), display=False)
+    # The control: a random perturbation of the same L-inf size neither fools the network nor
+    # collapses the separability of its class manifolds at the logits; the attack does both.
+    assert acc_random > acc_adv + 0.2, (acc_random, acc_adv)
+    assert cap_random > cap_adv + margin, (cap_random, cap_adv)
 
 # %% [markdown]
 # On clean images every network *untangles* its classes: class capacity is about
 # {glue:text}`class_capacity_pixels:.3f` at the pixels and at least
-# {glue:text}`class_capacity_logits_min:.3f` at the logits. The random-perturbation control confirms
-# that the adversarial direction matters: a random $L_\infty$ perturbation as large as the strongest
-# attack moves the standard network's late-layer exemplar manifolds to radius
-# {glue:text}`std_radius_random:.3f`, against {glue:text}`std_radius_adv:.3f` for the attack.
+# {glue:text}`class_capacity_logits_min:.3f` at the logits.
+#
+# The random-perturbation control separates the *size* of a perturbation from its *direction*. A
+# random $L_\infty$ perturbation of $\epsilon =$ {glue:text}`eps_max:g` leaves the standard network
+# accurate ({glue:text}`std_acc_random:.3f`, against {glue:text}`std_acc_adv_max:.3f` under the attack)
+# and keeps its class manifolds separable at the logits (capacity
+# {glue:text}`std_class_capacity_random:.3f`, against {glue:text}`std_class_capacity_adv:.3f` under the
+# attack). Note what the exemplar radius does *not* show: random perturbations spread the copies of an
+# image over a radius of {glue:text}`std_radius_random:.3f` in the late layers, against
+# {glue:text}`std_radius_adv:.3f` for the attacks, because attacks from different random starts
+# converge on similar adversarial directions. A wide exemplar manifold is not by itself a
+# vulnerability; where it points, relative to the other classes, is what the class-manifold capacity
+# measures.
 #
 # ## Try it
 #

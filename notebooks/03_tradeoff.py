@@ -43,6 +43,7 @@ dataset = "fashion-mnist"  # "fashion-mnist" (embedded) or "cifar10" (needs data
 data_root = ""  # folder of a user-supplied dataset ("" = the embedded default)
 noise_grid = [0.0, 0.5, 1.0, 2.0, 4.0]  # VOne noise scales (multiplies the neuronal noise std; 0 = off)
 epochs = 0  # training epochs per model (0 = the default recipe)
+train_size = 0  # training images per model (0 = the whole training set)
 norm = "linf"  # attack norm
 eps = 0.05  # the fixed small attack strength
 n_accuracy = 500  # test images scored per model
@@ -63,10 +64,10 @@ margin = 0.02  # smallest difference we call a finding
 # %%
 plots.setup_charts()
 root = data_root or None
-train_epochs = epochs or None
+train_kw = {"epochs": epochs or None, "train_size": train_size or None, "data_root": root}
 test_set = load_vision_dataset(dataset, "test", root)
 models = {
-    f"noise {s:g}": get_trained_model("vone", dataset, noise_scale=float(s), epochs=train_epochs, data_root=root)
+    f"noise {s:g}": get_trained_model("vone", dataset, noise_scale=float(s), progress=False, **train_kw)
     for s in noise_grid
 }
 scale_of = {f"noise {s:g}": float(s) for s in noise_grid}
@@ -79,7 +80,8 @@ scale_of = {f"noise {s:g}": float(s) for s in noise_grid}
 
 # %%
 x_acc, y_acc = class_balanced_subset(test_set, n_classes=10, per_class=max(1, n_accuracy // 10), seed=0)
-acc = accuracy_sweep(models, x_acc, y_acc, {norm: [0.0, eps]}, steps=attack_steps, eot=eot, n_draws=n_draws)
+attack = {"steps": attack_steps, "eot": eot, "n_draws": n_draws, "progress": False}
+acc = accuracy_sweep(models, x_acc, y_acc, {norm: [0.0, eps]}, **attack)
 acc["noise"] = acc.model.map(scale_of)
 acc["condition"] = np.where(acc.eps == 0, "clean", f"adversarial (eps={eps:g})")
 wide = acc.pivot_table(index="noise", columns="eps", values="accuracy").rename(
@@ -88,11 +90,11 @@ wide = acc.pivot_table(index="noise", columns="eps", values="accuracy").rename(
 display(wide.round(3))
 
 if compare_adversarial:
-    at_model = {"adversarial": get_trained_model("adversarial", dataset, epochs=train_epochs, data_root=root)}
-    at = accuracy_sweep(at_model, x_acc, y_acc, {norm: [0.0, eps]}, steps=attack_steps, eot=eot, n_draws=n_draws)
+    at_model = {"adversarial": get_trained_model("adversarial", dataset, progress=False, **train_kw)}
+    at = accuracy_sweep(at_model, x_acc, y_acc, {norm: [0.0, eps]}, **attack)
     at_clean, at_adv = (float(at[at.eps == e].accuracy.iloc[0]) for e in (0.0, eps))
-    glue("at_clean", at_clean, display=False)
-    glue("at_adv", at_adv, display=False)
+    glue("at_clean", float(at_clean), display=False)
+    glue("at_adv", float(at_adv), display=False)
 
 # %% [markdown]
 # ## The two geometric effects
@@ -201,9 +203,9 @@ glue("clean_0", float(clean_by_noise[noise0]), display=False)
 glue("clean_max", float(clean_by_noise[noise_max]), display=False)
 glue("adv_0", float(adv_by_noise[noise0]), display=False)
 glue("adv_best", float(adv_by_noise.max()), display=False)
-glue("best_noise", best_noise, display=False)
+glue("best_noise", float(best_noise), display=False)
 glue("clean_best", float(clean_by_noise[best_noise]), display=False)
-glue("noise_max", noise_max, display=False)
+glue("noise_max", float(noise_max), display=False)
 g = geo_med.set_index("noise")
 glue("overlap_0", float(g.overlap[noise0]), display=False)
 glue("overlap_max", float(g.overlap[noise_max]), display=False)

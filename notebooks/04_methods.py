@@ -36,6 +36,7 @@ import matplotlib.ticker
 import numpy as np
 import pandas as pd
 import torch
+from IPython.display import Markdown
 from myst_nb import glue
 
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm.auto in a kernel without ipywidgets
@@ -61,6 +62,7 @@ eps_l2 = 1.5  # L2 attack radius
 eps_l1 = 15.0  # L1 attack radius
 attack_steps = 16  # PGD steps (step size eps / 4)
 eot = 8  # noise draws averaged per attack gradient on the stochastic network
+eps_eot = 0.03  # L-inf radius of the EOT comparison on the stochastic network
 noise_scale = 1.0  # multiplies the VOne noise standard deviation (1: the network of the other chapters)
 seed = 0  # image choice, attack starts and noise draws
 
@@ -96,18 +98,24 @@ def show(fig, name: str) -> None:
 # $$
 # G_{f,\theta,\phi}(x, y) = \frac{1}{2\pi\sigma_x\sigma_y}
 # \exp\!\left(-\frac{x'^2}{2\sigma_x^2} - \frac{y'^2}{2\sigma_y^2}\right) \cos(2\pi f x' + \phi),
-# \qquad
-# x' = x\cos\theta + y\sin\theta,\; y' = -x\sin\theta + y\cos\theta .
 # $$
 #
-# The envelope is given in cycles: $\sigma_x = n_x / f$ and $\sigma_y = n_y / f$. Half the channels are
-# **simple cells**, the rectified response to one filter, $k\,[G_{\phi} * I]_+$; the other half are
-# **complex cells**, the energy of a quadrature pair, $k \sqrt{(G_\phi * I)^2 + (G_{\phi+\pi/2} * I)^2} / \sqrt 2$,
-# which respond to an edge wherever its phase. The gain $k =$ {glue:text}`k_exc` sets the response scale
-# in spike-count units. The image spans {glue:text}`fov_deg` degrees of visual field, which turns
-# frequencies in cycles per degree into cycles per pixel.
+# in coordinates rotated by $\theta$, $x' = x\cos\theta + y\sin\theta$ and $y' = -x\sin\theta + y\cos\theta$,
+# with the envelope given in cycles: $\sigma_x = n_x / f$ and $\sigma_y = n_y / f$. Half the channels are
+# **simple cells**, the rectified response to one filter; the other half are **complex cells**, the
+# energy of a quadrature pair of filters, which respond to an edge whatever its phase:
+#
+# $$
+# \text{simple} = k\,\big[G_{\phi} * I\big]_+ ,
+# \qquad
+# \text{complex} = \frac{k}{\sqrt 2} \sqrt{(G_\phi * I)^2 + (G_{\phi+\pi/2} * I)^2} .
+# $$
+#
+# The gain $k =$ {glue:text}`k_exc` sets the response scale in spike-count units. The image spans
+# {glue:text}`fov_deg` degrees of visual field, which turns frequencies in cycles per degree into cycles
+# per pixel.
 
-# %%
+# %% tags=["hide-input"]
 n_filters = front.out_channels
 glue("n_filters", n_filters, display=False)
 glue("k_exc", front.k_exc, display=False)
@@ -149,7 +157,7 @@ show(fig, "fig_gabors")
 # histograms (the largest difference of a bin fraction is {glue:text}`hist_max_diff:.3f`) and the
 # correlation (Spearman $\rho$ between $n_x$ and $f$: {glue:text}`nx_sf_rho:.2f`).
 
-# %%
+# %% tags=["hide-input"]
 from scipy import stats
 
 sf_max = models["vone"].config["sf_max"]
@@ -239,10 +247,10 @@ if n_v1_samples >= 2000:
 # Writing the noise as $r + \sqrt{r}\,z$ (the *reparameterisation*) rather than drawing Poisson counts
 # keeps the network differentiable, so that gradient attacks see it as it is; a Poisson sampler has a
 # zero gradient and would make the network look robust for the wrong reason. The noise is drawn afresh
-# at every forward pass, at training and at test time. Below, one test image, the clean response of the
-# front end and three noisy draws of the same channel.
+# at every forward pass, at training and at test time. Below, one test image, the clean response of one
+# front-end channel, noisy draws of it and their average.
 
-# %%
+# %% tags=["hide-input"]
 stage = next(m for m in noise_modules(models["vone"]) if isinstance(m, NeuronalNoise))
 glue("noise_gain", stage.gain, display=False)
 glue("noise_offset", stage.offset, display=False)
@@ -250,17 +258,17 @@ image = x_eval[:1]
 normalized = models["vone"].normalize(image)
 with torch.no_grad():
     clean = front.gabor_responses(normalized)  # before the noise stage
-    channel = int(clean[0].flatten(1).mean(1).argmax())
+    channel = int(clean[0].flatten(1).std(1).argmax())  # the channel with the most spatial structure
     gen = torch.Generator().manual_seed(seed)
-    draws = [torch.relu(neuronal_noise(clean, stage.scale, gain=stage.gain, offset=stage.offset, eps=stage.eps,
-                                        generator=gen)) for _ in range(3)]  # fmt: skip
-fig, axes = plt.subplots(1, 5, figsize=(10, 2.3))
+    draws = torch.stack([torch.relu(neuronal_noise(clean, stage.scale, gain=stage.gain, offset=stage.offset,
+                                                   eps=stage.eps, generator=gen)) for _ in range(n_noise_draws)])
+fig, axes = plt.subplots(1, 6, figsize=(12, 2.3))
 axes[0].imshow(image[0].permute(1, 2, 0).squeeze(-1).numpy(), cmap="gray", vmin=0, vmax=1)
 axes[0].set_title(f"input ({classes[int(y_eval[0])]})")
-panels = [torch.relu(clean), *draws]
+panels = [torch.relu(clean), draws[0], draws[1], draws[2], draws.mean(0)]
+titles = ["clean response", "noisy draw 1", "noisy draw 2", "noisy draw 3", f"mean of {n_noise_draws} draws"]
 vmax = float(max(p[0, channel].max() for p in panels))
-for ax, resp, title in zip(axes[1:], panels, ["clean response", "noisy draw 1", "noisy draw 2", "noisy draw 3"],
-                           strict=True):  # fmt: skip
+for ax, resp, title in zip(axes[1:], panels, titles, strict=True):
     im = ax.imshow(resp[0, channel].numpy(), cmap="magma", vmin=0, vmax=vmax)
     ax.set_title(title)
 for ax in axes:
@@ -273,9 +281,10 @@ show(fig, "fig_noise_maps")
 # ```{glue:figure} fig_noise_maps
 # :name: fig-methods-noise-maps
 #
-# Left: a test image. Then the response map of the front-end channel that responds most to it
-# ({glue:text}`noise_channel`), without noise, and three draws of the noisy output the back end receives
-# (same colour scale). The structure survives; single units fluctuate from draw to draw.
+# Left: a test image. Then the response map of one front-end channel (number {glue:text}`noise_channel`,
+# the one whose map varies most over the image) without noise, three draws of the noisy output that the
+# back end receives, and their mean over {glue:text}`n_noise_draws` draws (same colour scale). Each
+# draw keeps the outline, but single units fluctuate strongly; the average recovers the clean map.
 # ```
 #
 # Over {glue:text}`n_noise_draws` draws the variance of each unit, in spike-count units, follows its
@@ -285,7 +294,7 @@ show(fig, "fig_noise_maps")
 # $\log$ mean is {glue:text}`mv_slope:.3f`. The rectification at the end clips only units whose
 # response is near zero.
 
-# %%
+# %% tags=["hide-input"]
 glue("noise_channel", channel, display=False)
 glue("noise_scale", stage.scale, display=False)
 glue("n_noise_draws", n_noise_draws, display=False)
@@ -308,8 +317,10 @@ line = np.array([mean[shown].min(), mean[shown].max()])
 ax.plot(line, stage.scale**2 * line, color="#D55E00", label=f"variance = {stage.scale**2:g} x mean")
 ax.set_xscale("log")
 ax.set_yscale("log")
-ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+for axis in (ax.xaxis, ax.yaxis):
+    axis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 ax.set_xlabel("mean response (spike counts)")
 ax.set_ylabel("variance over draws")
 ax.legend(frameon=False)
@@ -349,7 +360,7 @@ if n_noise_draws >= 100 and stage.scale > 0:
 # The layers the geometry chapters measure are the input (`pixels`), the output of the front end
 # (for VOne models: after the noise), each block and the logits.
 
-# %%
+# %% tags=["hide-input"]
 glue("n_classes", len(classes), display=False)
 glue("at_eps", training_recipe("adversarial", dataset)["eps"], display=False)
 rows = []
@@ -365,14 +376,17 @@ for variant in ("standard", "adversarial", "vone", "vone_nonoise"):
             if name in net.recorded:
                 shapes[name] = tuple(h.shape[1:])
     noise = noise_modules(net)
-    rows.append({
-        "variant": variant,
-        "layers (output shape)": ", ".join(f"{n} {'x'.join(map(str, shapes[n]))}" for n in net.recorded),
-        "trainable parameters": sum(p.numel() for p in net.parameters() if p.requires_grad),
+    front_name = net.recorded[0]  # "stem" (3x3 convolution) or "vone"
+    row = {"variant": variant, "front end": f"{front_name} {'x'.join(map(str, shapes[front_name]))}"}
+    row.update({name: "x".join(map(str, shapes[name])) for name in net.recorded[1:]})
+    n_epochs = recipe["epochs"]
+    row.update({
+        "trained parameters": sum(p.numel() for p in net.parameters() if p.requires_grad),
         "noise": f"neuronal x{noise[0].scale:g}" if noise and noise[0].scale > 0 else "none",
         "training": (f"{recipe['adversarial'].upper()} adversarial, eps {recipe['eps']:g}" if recipe["adversarial"]
-                     else "clean") + f", {recipe['epochs']} epochs",
+                     else "clean images") + f", {n_epochs} epoch{'s' if n_epochs != 1 else ''}",
     })  # fmt: skip
+    rows.append(row)
 variants_table = pd.DataFrame(rows).set_index("variant")
 glue("tbl_variants", variants_table, display=False)
 
@@ -380,8 +394,9 @@ glue("tbl_variants", variants_table, display=False)
 # ```{glue:figure} tbl_variants
 # :name: tbl-methods-variants
 #
-# The four networks: recorded layers with their output shapes (channels x height x width), number of
-# trained parameters (the VOne filters are fixed buffers, not parameters), noise and training recipe.
+# The four networks: the output shape (channels x height x width) of each recorded layer (the front
+# end: a 3x3 convolution, `stem`, or the V1 block, `vone`), the number of trained parameters (the VOne
+# filters are fixed, not trained), the noise and the training recipe.
 # ```
 
 # %%
@@ -443,20 +458,53 @@ attack_kw = {"steps": attack_steps, "seed": seed}
 adversarial = {("standard", norm): pgd(models["standard"], x_eval, y_eval, eps=eps, norm=norm, **attack_kw)
                for norm, eps in norms.items()}  # fmt: skip
 for k, key in ((eot, ("vone", "linf")), (1, ("vone", "linf", "eot1"))):
-    adversarial[key] = pgd(models["vone"], x_eval, y_eval, eps=eps_linf, norm="linf", eot=k, **attack_kw)
+    adversarial[key] = pgd(models["vone"], x_eval, y_eval, eps=eps_eot, norm="linf", eot=k, **attack_kw)
 
 adv_acc = {key: accuracy(models[key[0]], x_adv, y_eval, seed=seed) for key, x_adv in adversarial.items()}
 rows = [{"model": name, "attack": "none (clean)", "accuracy": clean_acc[name]} for name in models]
 for norm, eps in norms.items():
     rows.append({"model": "standard", "attack": f"{norm}, eps {eps:g}", "accuracy": adv_acc["standard", norm]})
     glue(f"adv_standard_{norm}", adv_acc["standard", norm], display=False)
-rows.append({"model": "vone", "attack": f"linf, eps {eps_linf:g}, EOT over {eot} draws",
+rows.append({"model": "vone", "attack": f"linf, eps {eps_eot:g}, EOT over {eot} draws",
              "accuracy": adv_acc["vone", "linf"]})  # fmt: skip
-rows.append({"model": "vone", "attack": f"linf, eps {eps_linf:g}, one draw per step (no EOT)",
+rows.append({"model": "vone", "attack": f"linf, eps {eps_eot:g}, one draw per step (no EOT)",
              "accuracy": adv_acc["vone", "linf", "eot1"]})  # fmt: skip
 attack_table = pd.DataFrame(rows)
 glue("adv_vone_linf", adv_acc["vone", "linf"], display=False)
 glue("adv_vone_linf_eot1", adv_acc["vone", "linf", "eot1"], display=False)
+glue("eps_eot", eps_eot, display=False)
+
+
+def correct_per_image(model: torch.nn.Module, x: torch.Tensor, n_draws: int = 16) -> torch.Tensor:
+    """Fraction of noise draws classifying each image correctly (the same draws for every input set)."""
+    with torch.random.fork_rng(), torch.no_grad():
+        torch.manual_seed(seed)
+        return torch.stack([(model(x).argmax(1) == y_eval).double() for _ in range(n_draws)]).mean(0)
+
+
+# paired comparison of the two attacks on the same images and noise draws
+gap = correct_per_image(models["vone"], adversarial["vone", "linf", "eot1"]) - correct_per_image(
+    models["vone"], adversarial["vone", "linf"])
+eot_gap, eot_gap_se = float(gap.mean()), float(gap.std() / math.sqrt(len(gap)))
+glue("eot_gap", eot_gap, display=False)
+glue("eot_gap_se", eot_gap_se, display=False)
+# how much do the input gradients of single noise draws agree?
+x_req = x_eval.clone().requires_grad_(True)
+with torch.random.fork_rng():
+    torch.manual_seed(seed)
+    grads = torch.stack([torch.autograd.grad(torch.nn.functional.cross_entropy(models["vone"](x_req), y_eval,
+                                                                               reduction="sum"), x_req)[0].flatten(1)
+                         for _ in range(max(2, eot))])  # fmt: skip
+grad_cos = float(torch.nn.functional.cosine_similarity(grads[0], grads[1], dim=1).mean())
+glue("grad_cos", grad_cos, display=False)
+if eot_gap > 2 * eot_gap_se:
+    verdict = ("The single-draw attack is measurably weaker: evaluated without EOT, the noisy network would "
+               "look more robust than it is.")
+else:
+    verdict = ("Here the difference is within about two standard errors: for this network one draw already "
+               "points the attack in a useful direction. EOT costs little and removes the doubt, and it matters "
+               "more when the noise is larger relative to the signal.")
+glue("eot_verdict", Markdown(verdict), display=False)
 for norm, eps in norms.items():
     glue(f"eps_{norm}", eps, display=False)
     delta = (adversarial["standard", norm] - x_eval).flatten(1)
@@ -468,8 +516,9 @@ glue("tbl_attacks", attack_table.style.format({"accuracy": "{:.1%}"}).hide(axis=
 # :name: tbl-methods-attacks
 #
 # Accuracy on {glue:text}`n_eval` test images, clean and under PGD ({glue:text}`attack_steps` steps): the
-# standard network under each norm, the noisy network under $L_\infty$ with EOT over {glue:text}`eot`
-# draws and, in the last row, with a single draw per step (it is always scored over fresh draws).
+# standard network under each norm, the noisy network under $L_\infty$ ($\epsilon =$ {glue:text}`eps_eot`)
+# with EOT over {glue:text}`eot` draws and, in the last row, with a single draw per step (it is always
+# scored over fresh draws).
 # ```
 #
 # Under attack the standard network falls from {glue:text}`clean_standard:.1%` to
@@ -477,10 +526,15 @@ glue("tbl_attacks", attack_table.style.format({"accuracy": "{:.1%}"}).hide(axis=
 # {glue:text}`adv_standard_l2:.1%` ($L_2$, $\epsilon =$ {glue:text}`eps_l2`) and
 # {glue:text}`adv_standard_l1:.1%` ($L_1$, $\epsilon =$ {glue:text}`eps_l1`). The perturbations
 # respect their budgets: the largest norms found are {glue:text}`norm_max_linf:.4f`,
-# {glue:text}`norm_max_l2:.4f` and {glue:text}`norm_max_l1:.3f`. The noisy network keeps
-# {glue:text}`adv_vone_linf:.1%` under the $L_\infty$ attack with EOT, and {glue:text}`adv_vone_linf_eot1:.1%`
-# when attacked with one noise draw per step: without EOT its robustness would be overstated. (How
-# the robustness of each network changes with $\epsilon$, and why, is the subject of the next chapters.)
+# {glue:text}`norm_max_l2:.4f` and {glue:text}`norm_max_l1:.3f`. (How the robustness of each network
+# changes with $\epsilon$, and why, is the subject of the next chapters.)
+#
+# For the noisy network, the gradients of two noise draws for the same image point in rather different
+# directions (mean cosine similarity {glue:text}`grad_cos:.2f`; 1 for a deterministic network). Under an
+# $L_\infty$ attack of radius {glue:text}`eps_eot` it keeps {glue:text}`adv_vone_linf:.1%` with EOT and
+# {glue:text}`adv_vone_linf_eot1:.1%` when each step follows a single draw: a difference of
+# {glue:text}`eot_gap:.1%` $\pm$ {glue:text}`eot_gap_se:.1%` (paired over the same images and scoring draws).
+# {glue:md}`eot_verdict`
 
 # %%
 tolerance = 1e-5
@@ -503,7 +557,7 @@ if len(x_eval) >= 100:
 # perturbation found against the standard network (scaled to the full colour range to be visible) and
 # the adversarial image, with the network's prediction and its confidence.
 
-# %%
+# %% tags=["hide-input"]
 def predict(model: torch.nn.Module, x: torch.Tensor) -> tuple[list[int], list[float]]:
     with torch.no_grad():
         probs = torch.softmax(model(x), dim=1)
@@ -554,12 +608,12 @@ glue("n_flipped", int(n_flipped), display=False)
 #
 # Adversarial examples against the standard network. Each row: a clean test image with the network's
 # prediction and confidence, then for each norm the perturbation $\delta$ (red brighter, blue darker;
-# scaled to be visible) and the adversarial image with its prediction (orange when it changed). $L_\infty$ spreads a
-# faint pattern over the whole image, $L_2$ concentrates it on edges, $L_1$ changes a few pixels a lot.
+# scaled to be visible) and the adversarial image with its prediction (orange when it changed). The
+# budgets shape the perturbations: $L_\infty$ lets every pixel change by up to $\epsilon$, $L_2$ bounds
+# the total energy, and $L_1$ the total absolute change, which favours a few large pixel changes.
 # ```
 #
-# In {glue:text}`n_flipped` of the {glue:text}`n_shown` attacked images the prediction changed,
-# although a person still sees the same object.
+# In {glue:text}`n_flipped` of the {glue:text}`n_shown` attacked images shown the prediction changed.
 #
 # ## Exercises
 #
@@ -594,9 +648,11 @@ glue("n_flipped", int(n_flipped), display=False)
 # ```{solution} ex-methods-eot
 # :class: dropdown
 #
-# With `eot 1` the noisy network's accuracy under attack rises: each step follows the gradient of a
-# single noise draw, a noisy estimate of the gradient of the expected loss, so the steps partly cancel
-# and the attack is weaker. The standard network does not change (it has no noise). With `eot 32` the
-# accuracy changes little compared with 8: the attack has converged in $K$, the check recommended by
-# {cite:t}`carlini2019evaluating` before one trusts a robustness number.
+# With `eot 1` both attacks on the noisy network follow single-draw gradients, so the two last rows of
+# the table agree up to sampling error, and the accuracy under attack is at least as high as with EOT:
+# one draw gives a noisy estimate of the gradient of the expected loss, the steps partly cancel and the
+# attack is weaker (by how much depends on how much the gradients of different draws disagree; see the
+# cosine similarity in the text). The standard network does not change: it has no noise. With `eot 32`
+# the accuracy should change little compared with 8, which shows the attack has converged in $K$: a
+# check {cite:t}`carlini2019evaluating` recommend before trusting a robustness number.
 # ```

@@ -16,14 +16,12 @@ import pytest
 from advgeom import runner
 from advgeom.geometry import theory
 
-GLUE_PREFIX = "application/papermill.record/"
-
 
 def glued(path: Path) -> dict[str, str]:
     """name -> text/plain of every ``myst_nb.glue(..., display=False)`` output of an executed notebook.
 
     myst-nb 1.4 stores a glued value as a display_data output with metadata ``{"scrapbook": {"name": ...,
-    "mime_prefix": GLUE_PREFIX}}`` and its MIME bundle keys prefixed by ``mime_prefix``.
+    "mime_prefix": "application/papermill.record/"}}`` and its MIME bundle keys prefixed by ``mime_prefix``.
     """
     nb = nbformat.read(path, as_version=4)
     out: dict[str, str] = {}
@@ -97,3 +95,10 @@ def test_exercise_answers(executed: Path) -> None:
     assert float(g["ex_huge_big"]) == pytest.approx(1 / 3.5, rel=1e-3)
     assert abs(float(g["ex_segment_mftma"]) - 1.0) <= 4 * float(g["ex_segment_se"])
     assert float(g["ex_disc_mftma"]) > 2 / 3  # polygon bias is upwards
+
+
+def test_the_in_page_checks_can_fail(tmp_path: Path) -> None:
+    """With a tolerance of 0.01 standard errors the page's own assertions must stop the run."""
+    with pytest.raises(runner.NotebookExecutionError, match="AssertionError"):
+        runner.run_notebook("00_capacity_theory", {"n_sigma": 0.01}, preset="tiny", out_dir=tmp_path, progress=False)
+    assert not (tmp_path / "00_capacity_theory.ipynb").exists()

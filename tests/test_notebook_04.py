@@ -60,6 +60,9 @@ def test_glued_numbers_and_figures(executed):
     for name in ("clean_standard", "clean_vone", "adv_standard_linf", "adv_vone_linf", "adv_vone_linf_eot1"):
         assert 0 <= number(values, name) <= 1, name
     assert math.isfinite(number(values, "nx_sf_rho"))
+    assert -1 <= number(values, "grad_cos") < 0.999  # a noisy network: gradients of two draws differ
+    assert number(values, "eot_gap_se") >= 0
+    assert values["eot_verdict"]["text/markdown"].startswith(("The single-draw attack", "Here the difference"))
 
 
 def test_page_has_rerun_note_and_metadata(executed):

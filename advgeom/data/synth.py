@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from advgeom.validation import check_choice, check_int
 

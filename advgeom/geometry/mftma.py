@@ -35,12 +35,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from advgeom.geometry import theory
 from advgeom.geometry.centers import center_correlation, find_center_subspace
 from advgeom.geometry.cone import BACKENDS, solve_cone
-from advgeom.geometry.inputs import as_manifolds
+from advgeom.geometry.inputs import as_manifolds, single_blas_thread
 from advgeom.validation import check_choice, check_float, check_int
 
 __all__ = ["ManifoldAnalysis", "PerManifold", "manifold_analysis"]
@@ -131,6 +131,7 @@ def _per_manifold(Z: np.ndarray, T: np.ndarray, kappa: float, backend: str) -> t
     return inv_alpha, se, radius, dimension
 
 
+@single_blas_thread
 def manifold_analysis(
     manifolds: Sequence[Any],
     kappa: float = 0.0,

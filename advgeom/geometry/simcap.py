@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import linprog, nnls
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from advgeom.geometry.inputs import as_manifolds
 from advgeom.validation import check_choice, check_int

@@ -1,0 +1,32 @@
+"""Chapter 03 (trade-off): run with the "tiny" preset; the notebook asserts its findings itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from advgeom import runner
+
+STEM = "03_tradeoff"
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return runner.run_notebook(STEM, preset="tiny", out_dir=tmp_path_factory.mktemp("book03"), progress=False)
+
+
+def test_every_glued_name_in_the_prose_exists(executed: Path) -> None:
+    values = runner.glued_values(executed)
+    missing = sorted(runner.glue_names_in_prose(STEM) - set(values))
+    assert not missing, f"names used in the prose but never glued: {missing}"
+
+
+def test_tradeoff_numbers(executed: Path) -> None:
+    v = runner.glued_values(executed)
+    assert v["clean_0"] > v["clean_max"]
+    assert v["adv_best"] > v["adv_0"] and v["best_noise"] > 0
+    assert v["overlap_max"] > v["overlap_0"]
+    assert v["capacity_max"] < v["capacity_0"]
+    for key in ("r2_clean_both", "r2_adversarial_both"):
+        assert 0.0 <= v[key] <= 1.0 + 1e-9
