@@ -12,6 +12,12 @@ download). For each page the check records
   TeX delimiters (``$$``, ``\\[``, ``\\(``, ``\\begin{``) may remain in the visible text,
 
 and saves a full-page screenshot.
+
+Nothing is counted before the page has settled: redirects (jupyter-book's ``index.html`` is a
+meta-refresh stub) are followed until the URL stays put and the network is idle, then the check
+waits for MathJax's startup promise (startup plus first typeset) and for every chart to be drawn,
+each up to ``timeout_s`` (60 s by default, generous for a loaded machine). A page that is still
+broken when a wait runs out is reported, never skipped.
 """
 
 from __future__ import annotations
@@ -168,17 +174,28 @@ _WAIT_CHARTS_JS = r"""
   e => e.querySelector('svg, canvas') || e.textContent.trim().startsWith('['))
 """
 
-_WAIT_MATHJAX_JS = r"""
-async () => {
+# a page with math is typeset once MathJax 3's startup promise (startup + first typeset) resolves
+_MATHJAX_STARTED_JS = r"""
+() => !document.querySelector('.math') || !!(window.MathJax && MathJax.startup && MathJax.startup.promise)
+"""
+
+_MATHJAX_TYPESET_JS = r"""
+async (ms) => {
   if (!document.querySelector('.math')) return 'no math';
-  for (let i = 0; i < 40 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++) {
-    await new Promise(r => setTimeout(r, 50));
-  }
-  if (!(window.MathJax && MathJax.startup && MathJax.startup.promise)) return 'MathJax did not start';
-  await MathJax.startup.promise;
-  return 'typeset';
+  const late = new Promise(resolve => setTimeout(() => resolve('timeout'), ms));
+  const done = MathJax.startup.promise.then(() => 'typeset', err => 'failed: ' + err);
+  return await Promise.race([done, late]);
 }
 """
+
+# the target of a <meta http-equiv="refresh"> redirect (jupyter-book's index.html), or null
+_META_REFRESH_JS = r"""
+() => {
+  const meta = document.querySelector('meta[http-equiv="refresh" i]');
+  return meta && /url\s*=/i.test(meta.content) ? meta.content : null;
+}
+"""
+_MAX_REDIRECTS = 5
 
 
 def _watch(page, report: PageReport) -> None:
@@ -213,17 +230,68 @@ def _watch(page, report: PageReport) -> None:
     page.on("requestfailed", failed)
 
 
-def _evaluate_settled(page, script: str, timeout_s: float):
-    """Evaluate ``script``; if the page navigates meanwhile (a redirect page), wait and retry once."""
+def _evaluate_settled(page, script: str, timeout_ms: float, arg: object = None):
+    """Evaluate ``script``; if the page navigates meanwhile (a redirect), wait for the new page and retry."""
     from playwright.sync_api import Error as PlaywrightError
 
+    for _ in range(_MAX_REDIRECTS):
+        try:
+            return page.evaluate(script, arg)
+        except PlaywrightError as err:
+            if not any(m in str(err) for m in ("Execution context was destroyed", "Cannot find context")):
+                raise
+            page.wait_for_load_state("load", timeout=timeout_ms)
+    return page.evaluate(script, arg)
+
+
+def _wait_idle(page, timeout_ms: float) -> None:
+    """Wait for the 'networkidle' load state; a page that never goes idle is checked as it stands."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     try:
-        return page.evaluate(script)
-    except PlaywrightError as err:
-        if "Execution context was destroyed" not in str(err):
-            raise
-        page.wait_for_load_state("load", timeout=timeout_s * 1000)
-        return page.evaluate(script)
+        page.wait_for_load_state("networkidle", timeout=timeout_ms)
+    except PlaywrightTimeout:
+        pass
+
+
+def _open_settled(page, url: str, timeout_ms: float) -> None:
+    """Go to ``url`` and follow redirects (meta refresh included) until the page stays put and the
+    network is idle, so that the checks run on the final page and not on a redirect stub."""
+    page.goto(url, wait_until="load", timeout=timeout_ms)
+    seen = url
+    for _ in range(_MAX_REDIRECTS):
+        _wait_idle(page, timeout_ms)
+        if page.url != seen:  # navigated while we waited: settle the new page too
+            seen = page.url
+            continue
+        if _evaluate_settled(page, _META_REFRESH_JS, timeout_ms) is None:
+            if page.url == seen:
+                return
+            seen = page.url  # the evaluation itself met a navigation
+            continue
+        page.wait_for_url(lambda u, seen=seen: u != seen, wait_until="load", timeout=timeout_ms)
+        seen = page.url
+    _wait_idle(page, timeout_ms)
+
+
+def _wait_rendered(page, report: PageReport, timeout_ms: float) -> None:
+    """Wait until MathJax has typeset the page and every chart holds an svg/canvas (or time out)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(_MATHJAX_STARTED_JS, timeout=timeout_ms)
+    except PlaywrightTimeout:
+        report.console_errors.append("MathJax did not start on a page with math")
+    else:
+        state = _evaluate_settled(page, _MATHJAX_TYPESET_JS, timeout_ms, arg=timeout_ms)
+        if state == "timeout":
+            report.console_errors.append(f"MathJax did not finish typesetting in {timeout_ms / 1000:.0f} s")
+        elif state not in ("typeset", "no math"):
+            report.console_errors.append(f"MathJax {state}")
+    try:
+        page.wait_for_function(_WAIT_CHARTS_JS, timeout=timeout_ms)
+    except PlaywrightTimeout:
+        pass  # counted as not drawn
 
 
 def check_book(
@@ -233,7 +301,7 @@ def check_book(
     pages: Sequence[str] | None = None,
     chromium: str = CHROMIUM,
     harmless: Iterable[str] = HARMLESS_CONSOLE,
-    timeout_s: float = 30.0,
+    timeout_s: float = 60.0,
     viewport: tuple[int, int] = (1280, 900),
 ) -> BookReport:
     """Open every page of the built book ``html_dir`` in headless Chromium and report (see module doc).
@@ -265,16 +333,10 @@ def check_book(
                 page = context.new_page()
                 _watch(page, report)
                 try:
-                    page.goto(base + name, wait_until="load", timeout=timeout_s * 1000)
-                    state = _evaluate_settled(page, _WAIT_MATHJAX_JS, timeout_s)
-                    if state == "MathJax did not start":
-                        report.console_errors.append("MathJax did not start on a page with math")
-                    try:
-                        page.wait_for_function(_WAIT_CHARTS_JS, timeout=timeout_s * 1000)
-                    except PlaywrightTimeout:
-                        pass  # counted as not drawn below
+                    _open_settled(page, base + name, timeout_s * 1000)
+                    _wait_rendered(page, report, timeout_s * 1000)
                     page.wait_for_timeout(200)
-                    found = page.evaluate(_PAGE_STATE_JS)
+                    found = _evaluate_settled(page, _PAGE_STATE_JS, timeout_s * 1000)
                     report.charts, report.charts_drawn = found["charts"], found["drawn"]
                     report.math, report.math_rendered = found["math"], found["rendered"]
                     report.raw_tex = list(found["raw"])

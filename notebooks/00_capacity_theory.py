@@ -30,13 +30,6 @@
 #
 # Each comparison is also an assertion: if the solver and the theory disagree by more than their statistical
 # error, executing this page fails. Every number quoted in the text is computed when the page is executed.
-#
-# ```{admonition} Re-running this chapter
-# :class: tip
-# The parameters (sizes, seeds, grids) are in the first code cell below. Change them from the command line,
-# e.g. `advgeom run 00_capacity_theory -p n_t 400` or `advgeom run 00_capacity_theory --preset classroom`
-# (`advgeom list` shows all parameters and presets).
-# ```
 
 # %%
 import math

@@ -346,7 +346,7 @@ if n_noise_draws >= 100 and stage.scale > 0:
 # %% [markdown]
 # ## The back end and the four variants
 #
-# Behind the front end every network has the same small ResNet {cite:p}`dapello2020simulating` back end:
+# Behind the front end every network has the same small ResNet back end {cite:p}`he2016deep,dapello2020simulating`:
 # residual blocks of increasing width, global average pooling and a linear read-out of the
 # {glue:text}`n_classes` classes. The variants differ only in front end and training:
 #
@@ -432,7 +432,8 @@ for name, value in clean_acc.items():
 # * $L_1$: *sparse $L_1$ descent* {cite:p}`tramer2019adversarial`: $s_1(g)_i = \operatorname{sign}(g_i)\,
 #   \mathbb 1[\,|g_i| \ge q\text{-quantile of } |g|\,] / k$, a step on the few coordinates with the largest
 #   gradient ($k$ of them, skipping pixels already at 0 or 1 that would move out of range), followed by
-#   the exact Euclidean projection onto the $L_1$ ball (sort the magnitudes, find the soft threshold).
+#   the exact Euclidean projection onto the $L_1$ ball {cite:p}`duchi2008efficient` (sort the magnitudes, find the
+#   soft threshold).
 #
 # **EOT.** For the noisy network the loss is itself random. The attack follows the gradient of the
 # *expected* loss, estimated by averaging over $K$ noise draws at each step
