@@ -17,7 +17,7 @@ fresh noise draws (:func:`accuracy`). Inputs may be any tensor (images, waveform
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -29,6 +29,7 @@ from advgeom.models.noise import is_stochastic
 from advgeom.validation import check_choice, check_float, check_int
 
 NORMS = ("linf", "l2", "l1")
+LOSSES = ("ce", "margin")
 Bounds = tuple[float, float] | None
 DEFAULT_EOT = 8  # noise draws per attack step for stochastic models (VOneNet's evaluation uses 8)
 DEFAULT_SCORE_DRAWS = 16  # fresh noise draws when scoring a stochastic model
@@ -125,14 +126,17 @@ def _clip(x: torch.Tensor, bounds: Bounds) -> torch.Tensor:
     return x if bounds is None else x.clamp(*bounds)
 
 
-def _objective(logits: torch.Tensor, y: torch.Tensor, targeted: bool) -> torch.Tensor:
-    """Per-example loss to ascend: cross-entropy to the true class, or minus it to the target class.
+def _objective(logits: torch.Tensor, y: torch.Tensor, targeted: bool, loss: str = "ce") -> torch.Tensor:
+    """Per-example loss to ascend: cross-entropy (``ce``) or logit margin (``margin``, Carlini & Wagner 2017).
 
-    Computed in float64: in float32 the gradient of a confidently classified example rounds
-    ``p_true - 1`` to 0 and points the wrong way.
+    Cross-entropy is to the true class, or minus it to the target class. It is computed in
+    float64: in float32 the gradient of a confidently classified example rounds ``p_true - 1``
+    to 0 and points the wrong way.
     """
-    loss = F.cross_entropy(logits.double(), y, reduction="none").to(logits.dtype)
-    return -loss if targeted else loss
+    if loss == "margin":
+        return _margin(logits, y, targeted)
+    ce = F.cross_entropy(logits.double(), y, reduction="none").to(logits.dtype)
+    return -ce if targeted else ce
 
 
 def _margin(logits: torch.Tensor, y: torch.Tensor, targeted: bool) -> torch.Tensor:
@@ -147,7 +151,13 @@ def _margin(logits: torch.Tensor, y: torch.Tensor, targeted: bool) -> torch.Tens
 
 
 def _eot_gradient(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, eot: int, targeted: bool, need_grad: bool = True
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    eot: int,
+    targeted: bool,
+    need_grad: bool = True,
+    loss_name: str = "ce",
 ) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
     """Gradient of the objective averaged over ``eot`` forward passes, with the mean loss and mean logits."""
     grad = torch.zeros_like(x) if need_grad else None
@@ -157,7 +167,7 @@ def _eot_gradient(
         with torch.enable_grad() if need_grad else torch.no_grad():
             xi = x.detach().requires_grad_(need_grad)
             logits = model(xi)
-            loss = _objective(logits, y, targeted)
+            loss = _objective(logits, y, targeted, loss_name)
             if need_grad:
                 grad += torch.autograd.grad(loss.sum(), xi)[0]
         loss_sum += loss.detach()
@@ -207,6 +217,7 @@ def pgd(
     targeted: bool = False,
     bounds: Bounds = (0.0, 1.0),
     l1_quantile: float = 0.99,
+    loss: str | Sequence[str] = "ce",
     seed: int | None = None,
 ) -> torch.Tensor:
     """PGD adversarial examples for the batch ``x`` (labels ``y``; target labels when ``targeted``).
@@ -214,7 +225,9 @@ def pgd(
     ``eps`` is the radius of the ``norm`` ball (``linf``, ``l2``, ``l1``), ``step_size``
     defaults to ``eps / 4``; ``eot`` noise draws per gradient (default: 8 for stochastic
     models, 1 otherwise); ``bounds`` the valid input range (None: unbounded); ``l1_quantile``
-    the percentile q of |gradient| above which sparse L1 descent steps. Each example returns
+    the percentile q of |gradient| above which sparse L1 descent steps; ``loss`` the objective,
+    ``ce`` (cross-entropy) or ``margin`` (logit margin), or a sequence of them run in turn
+    (``restarts`` runs each). Each example returns
     its best iterate over steps and restarts: the one of largest margin (best other logit minus
     true logit, mean logits over the EOT draws), so a misclassified one (the target reached)
     if any. The model is run as given (call ``eval()`` first).
@@ -227,6 +240,11 @@ def pgd(
     l1_quantile = check_float("l1_quantile", l1_quantile, minimum=0.0, maximum=1.0)
     bounds = _bounds(bounds)
     eot = _resolve_eot(model, eot)
+    losses = [loss] if isinstance(loss, str) else list(loss)
+    if not losses:
+        raise ValueError(f"loss={loss!r} is empty; choose from {list(LOSSES)} or a sequence of them")
+    for name in losses:
+        check_choice("loss", name, LOSSES)
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"x has {x.shape[0]} examples but y has {y.shape[0]}")
     device = _model_device(model)
@@ -235,11 +253,11 @@ def pgd(
         return x.detach().clone()
     best_x, best_score = x0.clone(), torch.full((len(x0),), -float("inf"), device=device)
     with _seeded(seed, device) as gen:
-        for _ in range(restarts):
+        for loss_name in [name for name in losses for _ in range(restarts)]:
             delta = random_in_ball(x0.shape, norm, eps, generator=gen, device=device) if random_start else 0 * x0
             x_adv = _clip(x0 + delta, bounds)
             for t in range(steps + 1):
-                grad, _, logits = _eot_gradient(model, x_adv, y, eot, targeted, need_grad=t < steps)
+                grad, _, logits = _eot_gradient(model, x_adv, y, eot, targeted, t < steps, loss_name)
                 score = _margin(logits, y, targeted)
                 better = score > best_score
                 best_x[better], best_score[better] = x_adv[better], score[better]
@@ -316,6 +334,7 @@ def robust_accuracy(
     *,
     eps: float,
     norm: str = "linf",
+    loss: str | Sequence[str] = ("ce", "margin"),
     n_draws: int | None = None,
     batch_size: int = 250,
     progress: bool = False,
@@ -325,14 +344,18 @@ def robust_accuracy(
     """Accuracy under :func:`pgd` over a data set, scored over ``n_draws`` fresh draws (see :func:`accuracy`).
 
     ``data``: (x, y) tensors, a TensorDataset, or a DataLoader of (x, y) batches. ``eps=0``
-    gives the clean accuracy. Extra keyword arguments go to :func:`pgd` (steps, eot, bounds, ...).
+    gives the clean accuracy. By default each example is attacked with the cross-entropy and
+    then the margin loss, keeping the better (on small Fashion-MNIST nets this closes most of
+    the gap to AutoAttack). Extra keyword arguments go to :func:`pgd` (steps, eot, bounds, ...).
+    ``seed`` fixes the attack's random starts and the scoring draws (batch i uses seed + i).
     """
     batch_size = check_int("batch_size", batch_size, minimum=1)
     correct, total = 0.0, 0
-    batches = list(_batches(data, batch_size))
-    for i, (xb, yb) in enumerate(tqdm(batches, desc=f"PGD {norm} eps={eps:g}", disable=not progress, leave=False)):
+    batches = _batches(data, batch_size)
+    n = len(batches) if hasattr(batches, "__len__") else None
+    for i, (xb, yb) in enumerate(tqdm(batches, total=n, desc=f"PGD {norm} eps={eps:g}", disable=not progress)):
         bseed = None if seed is None else seed + i
-        x_adv = pgd(model, xb, yb, eps=eps, norm=norm, seed=bseed, **attack_kwargs) if eps > 0 else xb
+        x_adv = pgd(model, xb, yb, eps=eps, norm=norm, loss=loss, seed=bseed, **attack_kwargs) if eps > 0 else xb
         correct += accuracy(model, x_adv, yb, n_draws=n_draws, batch_size=batch_size, seed=bseed) * len(xb)
         total += len(xb)
     if total == 0:

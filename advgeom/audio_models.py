@@ -8,9 +8,9 @@ spoken-word corpus (:func:`advgeom.data.audio.synth_corpus`):
 * ``stochastic``: the same with reparameterised Poisson-like auditory-nerve noise of ``gain``
   after the cochleagram (:func:`advgeom.models.cochlea.auditory_nerve_noise`; Dapello, Feather
   et al. NeurIPS 2021), on at training and test time;
-* ``adversarial``: the deterministic architecture trained on waveform adversarial examples
+* ``adversarial``: the trained deterministic network fine-tuned on waveform adversarial examples
   (fast FGSM with random start, Wong, Rice & Kolter ICLR 2020, in the waveform ``adv_norm`` ball
-  of radius ``adv_eps``), via :func:`advgeom.train.train_model`.
+  of radius ``adv_eps``), via :func:`advgeom.train.train_model`, which also watches for collapse.
 
 The cochlear front end has no learnable parameters and the nerve noise comes after it, so the
 deterministic and stochastic networks are trained from the ``nerve`` stage on cochleagrams
@@ -46,15 +46,14 @@ WORD_CHECKPOINT_FORMAT = 1
 # Training recipes (SGD + one-cycle via advgeom.train.train_model); chosen to train in minutes on 2 CPU cores.
 # ``init="deterministic"``: start from the trained deterministic network (adversarial fine-tuning, which
 # costs a fraction of adversarial training from scratch: every step back-propagates through the cochleagram).
+# fmt: off
 RECIPES: dict[str, dict[str, Any]] = {
     "deterministic": {"epochs": 15, "batch_size": 128, "lr": 0.2, "weight_decay": 5e-4, "adversarial": None},
     "stochastic": {"epochs": 15, "batch_size": 128, "lr": 0.2, "weight_decay": 5e-4, "adversarial": None},
-    "adversarial": {
-        "epochs": 2, "batch_size": 128, "lr": 0.05, "weight_decay": 5e-4, "adversarial": "fgsm", "eps": 0.3,
-        "norm": "l2", "init": "deterministic",
-    },  # fmt: skip
+    "adversarial": {"epochs": 2, "batch_size": 128, "lr": 0.05, "weight_decay": 5e-4, "adversarial": "fgsm",
+                    "eps": 0.3, "norm": "l2", "init": "deterministic"},
 }
-_CORPUS_KEYS = ("words", "n_train", "n_test")
+# fmt: on
 
 
 def word_recipe(

@@ -45,7 +45,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "n_t": 40, "seeds": [0], "eot": 2, "attack_steps": 6, "n_draws": 4,
         },
         "classroom": {
-            "train_size": 10000, "epochs": 3, "eps_grid": [0.0, 0.02, 0.05, 0.1], "n_accuracy": 300, "per_class": 12,
+            "train_size": 6000, "epochs": 2, "eps_grid": [0.0, 0.02, 0.05, 0.1], "n_accuracy": 300, "per_class": 12,
             "n_exemplars": 10, "repeats": 10, "width": 1000, "n_t": 60, "seeds": [0, 1], "eot": 4,
             "attack_steps": 10, "n_draws": 8,
         },
@@ -79,7 +79,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "eot": 2, "attack_steps": 6, "n_draws": 4,
         },
         "classroom": {
-            "train_size": 10000, "epochs": 3, "noise_grid": [0.0, 0.5, 1.0, 2.0, 4.0], "n_accuracy": 300,
+            "train_size": 6000, "epochs": 2, "noise_grid": [0.0, 0.5, 1.0, 2.0, 4.0], "n_accuracy": 300,
             "per_class": 12, "n_exemplars": 8, "repeats": 8, "width": 1000, "n_t": 60, "seeds": [0, 1], "eot": 4,
             "attack_steps": 10, "n_draws": 8,
         },
@@ -93,5 +93,19 @@ ESTIMATES: dict[str, dict[str, str]] = {
         "tiny": "<1 min",
     },
     "00_capacity_theory": {"default": "~1.5 min on one CPU core", "classroom": "~30 s", "tiny": "~10 s"},
-    # "01_vision_geometry": {"default": "~30 min on a GPU", "classroom": "~5 min on a CPU", "tiny": "<1 min"},
+    "01_vision_geometry": {
+        "default": "not yet timed end to end; tens of minutes on 2 CPU cores (training the four models: ~15-25 min)",
+        "classroom": "~4-5 min on a laptop CPU, training included (estimated: a busy 2-core server took 3x longer)",
+        "tiny": "~20 s with models cached; 9.5 min training included on a busy 2-core server",
+    },
+    "02_auditory_generalization": {
+        "default": "not yet timed end to end; corpus synthesis ~1-2 min, training three word nets several minutes",
+        "classroom": "~4-5 min on a laptop CPU (estimated; not yet timed on a quiet machine)",
+        "tiny": "~1-3 min",
+    },
+    "03_tradeoff": {
+        "default": "not yet timed end to end; tens of minutes on 2 CPU cores (training five VOne models: ~20-30 min)",
+        "classroom": "~4-5 min on a laptop CPU, training included (estimated from a busy 2-core server)",
+        "tiny": "3.4 min training included on a busy 2-core server",
+    },
 }

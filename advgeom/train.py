@@ -33,19 +33,12 @@ ADVERSARIAL_METHODS = (None, "fgsm", "pgd")
 CHECKPOINT_FORMAT = 1
 
 # Default recipes per variant (Fashion-MNIST; chosen so the four variants train in minutes on 2 CPU cores).
+_BASE = {"epochs": 8, "batch_size": 128, "lr": 0.1, "weight_decay": 5e-4, "adversarial": None}
 RECIPES: dict[str, dict[str, Any]] = {
-    "standard": {"epochs": 6, "batch_size": 128, "lr": 0.1, "weight_decay": 5e-4, "adversarial": None},
-    "adversarial": {
-        "epochs": 6,
-        "batch_size": 128,
-        "lr": 0.1,
-        "weight_decay": 5e-4,
-        "adversarial": "fgsm",
-        "eps": 0.1,
-        "norm": "linf",
-    },  # fmt: skip
-    "vone": {"epochs": 6, "batch_size": 128, "lr": 0.1, "weight_decay": 5e-4, "adversarial": None},
-    "vone_nonoise": {"epochs": 6, "batch_size": 128, "lr": 0.1, "weight_decay": 5e-4, "adversarial": None},
+    "standard": dict(_BASE),
+    "adversarial": {**_BASE, "adversarial": "fgsm", "eps": 0.1, "norm": "linf"},
+    "vone": dict(_BASE),
+    "vone_nonoise": dict(_BASE),
 }
 DATASET_EPS = {"fashion-mnist": 0.1, "cifar10": 8 / 255}
 
@@ -82,8 +75,10 @@ def fgsm_random_start(
 ) -> torch.Tensor:
     """Wong et al. 2020: a uniform random point in the ball, one gradient step of ``alpha`` (1.25 eps), projection.
 
+    L-inf (signed gradient) or L2 (normalised gradient).
     The model is run in its current mode (training mode during adversarial training).
     """
+    check_choice("norm", norm, ("linf", "l2"))
     alpha = 1.25 * eps if alpha is None else alpha
     x = x.detach()
     x_adv = _clip(x + random_in_ball(x.shape, norm, eps, device=x.device), bounds).requires_grad_(True)
@@ -91,11 +86,7 @@ def fgsm_random_start(
     if norm == "linf":
         step = alpha * grad.sign()
     else:
-        step = (
-            alpha
-            * grad
-            / grad.flatten(1).norm(p=2 if norm == "l2" else 1, dim=1).clamp_min(1e-12).view(-1, *([1] * (x.dim() - 1)))
-        )
+        step = alpha * grad / grad.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *([1] * (x.dim() - 1)))
     return _clip(x + project(x_adv.detach() + step - x, norm, eps), bounds).detach()
 
 

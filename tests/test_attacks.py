@@ -13,7 +13,7 @@ from torch import nn
 
 from advgeom.attacks import accuracy, fgsm, pgd, project, project_l1_ball, random_in_ball, robust_accuracy
 from advgeom.data import class_balanced_subset, load_fashion_mnist
-from advgeom.models import build_model, frozen_noise, is_stochastic, vone_resnet
+from advgeom.models import frozen_noise, is_stochastic, small_resnet, vone_resnet
 from advgeom.train import train_model
 
 EPS = {"linf": 0.1, "l2": 1.5, "l1": 10.0}
@@ -101,88 +101,95 @@ def test_pgd_respects_bounds_and_targets() -> None:
 
 
 # ------------------------------------------------------------------------------------- small trained models
+# Small nets trained in seconds on 5,000 Fashion-MNIST images: the attacks, not the models, are under test.
 @pytest.fixture(scope="module")
 def fmnist() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    train = class_balanced_subset(load_fashion_mnist("train"), 10, 800, seed=0)
+    train = class_balanced_subset(load_fashion_mnist("train"), 10, 500, seed=0)
     test = class_balanced_subset(load_fashion_mnist("test"), 10, 20, seed=0)  # 200 images, same for every model
-    return {"train": train, "test": test}
+    return {"train": train, "test": test, "few": (test[0][::2], test[1][::2])}
 
 
 def _fit(model: nn.Module, data: tuple[torch.Tensor, torch.Tensor], **kw: object) -> nn.Module:
-    torch.manual_seed(0)
     train_model(model, data, progress=False, device="cpu", seed=0, **kw)
     return model.eval()
 
 
 @pytest.fixture(scope="module")
 def standard(fmnist: dict) -> nn.Module:
-    return _fit(build_model("standard"), fmnist["train"], epochs=3)
+    torch.manual_seed(0)
+    return _fit(small_resnet(widths=(8, 16, 32)), fmnist["train"], epochs=3)
 
 
 @pytest.fixture(scope="module")
 def adversarial(fmnist: dict) -> nn.Module:
-    return _fit(build_model("adversarial"), fmnist["train"], epochs=4, adversarial="fgsm", eps=0.1)
+    torch.manual_seed(0)
+    return _fit(small_resnet(widths=(8, 16, 32)), fmnist["train"], epochs=4, adversarial="fgsm", eps=0.1)
 
 
 @pytest.fixture(scope="module")
 def vone(fmnist: dict) -> nn.Module:
     torch.manual_seed(0)
-    net = vone_resnet(simple_channels=16, complex_channels=16, noise_scale=1.0)
+    net = vone_resnet(simple_channels=8, complex_channels=8, widths=(8, 16, 32), noise_scale=1.0)
     return _fit(net, fmnist["train"], epochs=3)
+
+
+@pytest.fixture(scope="module")
+def vone_eot8(vone: nn.Module, fmnist: dict) -> float:
+    """Our PGD-EOT (cross-entropy, 20 steps, 8 draws) on 100 images at L-inf 0.03, scored over 32 draws."""
+    return robust_accuracy(vone, fmnist["few"], eps=0.03, steps=20, eot=8, loss="ce", **SCORE)
 
 
 def test_models_learned(standard: nn.Module, adversarial: nn.Module, vone: nn.Module, fmnist: dict) -> None:
     x, y = fmnist["test"]
-    assert accuracy(standard, x, y) > 0.75 and accuracy(adversarial, x, y) > 0.6 and accuracy(vone, x, y) > 0.7
+    assert accuracy(standard, x, y) > 0.7 and accuracy(adversarial, x, y) > 0.6 and accuracy(vone, x, y) > 0.6
 
 
 @pytest.mark.parametrize("norm", ["linf", "l2", "l1"])
 def test_constraint_held(norm: str, standard: nn.Module, vone: nn.Module, fmnist: dict) -> None:
     x, y = fmnist["test"]
+    x, y = x[:50], y[:50]
     p = {"linf": math.inf, "l2": 2, "l1": 1}[norm]
     for model in (standard, vone):
-        x_adv = pgd(model, x[:50], y[:50], eps=EPS[norm], norm=norm, steps=10, seed=0)
-        assert (x_adv - x[:50]).flatten(1).norm(p=p, dim=1).max() <= EPS[norm] * (1 + 1e-5) + 1e-6
-        assert x_adv.min() >= 0 and x_adv.max() <= 1
-        assert (x_adv != x[:50]).any()
+        for bounds in ((0.0, 1.0), None):
+            x_adv = pgd(model, x, y, eps=EPS[norm], norm=norm, steps=10, bounds=bounds, seed=0)
+            assert (x_adv - x).flatten(1).norm(p=p, dim=1).max() <= EPS[norm] * (1 + 1e-5) + 1e-6
+            assert (x_adv != x).any()
+            if bounds is not None:
+                assert x_adv.min() >= 0 and x_adv.max() <= 1
 
 
 @pytest.mark.parametrize("norm,epsilons", [("linf", [0, 0.01, 0.03, 0.1, 0.3]), ("l2", [0, 0.3, 1, 3]),
                                            ("l1", [0, 3, 10, 40])])  # fmt: skip
 def test_accuracy_falls_with_eps_to_zero(norm: str, epsilons: list[float], standard: nn.Module, fmnist: dict) -> None:
-    x, y = fmnist["test"]
-    accs = [robust_accuracy(standard, (x, y), eps=e, norm=norm, steps=20) for e in epsilons]
+    accs = [robust_accuracy(standard, fmnist["test"], eps=e, norm=norm, steps=20) for e in epsilons]
     assert all(b <= a + 0.01 for a, b in zip(accs, accs[1:], strict=False)), accs
-    assert accs[0] > 0.75 and accs[-1] <= 0.02, accs
+    assert accs[0] > 0.7 and accs[-1] <= 0.02, accs
 
 
 def test_pgd_at_least_as_strong_as_fgsm(standard: nn.Module, adversarial: nn.Module, fmnist: dict) -> None:
     x, y = fmnist["test"]
     for model, eps in ((standard, 0.03), (adversarial, 0.1)):
         acc_fgsm = accuracy(model, fgsm(model, x, y, eps=eps), y)
-        acc_pgd = robust_accuracy(model, (x, y), eps=eps, steps=20)
+        acc_pgd = robust_accuracy(model, (x, y), eps=eps, steps=20, loss="ce")
         assert acc_pgd <= acc_fgsm, (acc_pgd, acc_fgsm)
 
 
-def test_more_steps_and_draws_change_little(adversarial: nn.Module, vone: nn.Module, fmnist: dict) -> None:
-    x, y = fmnist["test"]
-    a20 = robust_accuracy(adversarial, (x, y), eps=0.1, steps=20)
-    a60 = robust_accuracy(adversarial, (x, y), eps=0.1, steps=60, restarts=2)
-    assert a60 <= a20 + 0.005 and a20 - a60 <= 0.03, (a20, a60)
-    e8 = robust_accuracy(vone, (x, y), eps=0.03, steps=20, eot=8, n_draws=32)
-    e16 = robust_accuracy(vone, (x, y), eps=0.03, steps=20, eot=16, n_draws=32)
-    assert abs(e8 - e16) <= 0.04, (e8, e16)
-    e1 = robust_accuracy(vone, (x, y), eps=0.03, steps=20, eot=1, n_draws=32)
-    assert e8 <= e1 + 0.02, (e1, e8)  # averaging gradients over draws does not weaken the attack
+def test_more_steps_and_draws_change_little(adversarial: nn.Module, vone: nn.Module, vone_eot8: float,
+                                            fmnist: dict) -> None:  # fmt: skip
+    a20 = robust_accuracy(adversarial, fmnist["test"], eps=0.1, steps=20)
+    a100 = robust_accuracy(adversarial, fmnist["test"], eps=0.1, steps=100, restarts=2)
+    assert a100 <= a20 + 0.005 and a20 - a100 <= 0.02, (a20, a100)
+    e16 = robust_accuracy(vone, fmnist["few"], eps=0.03, steps=20, eot=16, loss="ce", **SCORE)
+    assert abs(vone_eot8 - e16) <= 0.04, (vone_eot8, e16)
+    e1 = robust_accuracy(vone, fmnist["few"], eps=0.03, steps=20, eot=1, loss="ce", **SCORE)
+    assert vone_eot8 <= e1 + 0.02, (e1, vone_eot8)  # averaging gradients over draws does not weaken the attack
 
 
-def test_frozen_noise_is_no_harder(vone: nn.Module, fmnist: dict) -> None:
-    x, y = fmnist["test"]
-    stochastic = robust_accuracy(vone, (x, y), eps=0.03, steps=20, eot=8, n_draws=32)
+def test_frozen_noise_is_no_harder(vone: nn.Module, vone_eot8: float, fmnist: dict) -> None:
     with frozen_noise(vone, seed=0):
         assert not is_stochastic(vone)
-        frozen = robust_accuracy(vone, (x, y), eps=0.03, steps=20)
-    assert frozen <= stochastic + 0.02, (frozen, stochastic)
+        frozen = robust_accuracy(vone, fmnist["few"], eps=0.03, steps=20, loss="ce")
+    assert frozen <= vone_eot8 + 0.02, (frozen, vone_eot8)
 
 
 def test_gradients_through_the_stochastic_model(vone: nn.Module, fmnist: dict) -> None:
@@ -212,32 +219,30 @@ def test_at_least_as_strong_as_torchattacks(which: str, norm: str, eps: float, r
     cls = torchattacks.PGD if norm == "linf" else torchattacks.PGDL2
     torch.manual_seed(0)
     theirs = accuracy(model, cls(model, eps=eps, alpha=eps / 4, steps=20, random_start=True)(x, y), y)
-    ours = robust_accuracy(model, (x, y), eps=eps, norm=norm, steps=20)
+    ours = robust_accuracy(model, (x, y), eps=eps, norm=norm, steps=20, loss="ce")  # like for like: same loss
     assert 0.05 < theirs < 0.95, f"uninformative comparison at eps={eps}: peer accuracy {theirs}"
     assert ours <= theirs + 0.01, (ours, theirs)
 
 
-def test_at_least_as_strong_as_torchattacks_eot(vone: nn.Module, fmnist: dict) -> None:
+def test_at_least_as_strong_as_torchattacks_eot(vone: nn.Module, vone_eot8: float, fmnist: dict) -> None:
     import torchattacks
 
-    x, y = fmnist["test"]
+    x, y = fmnist["few"]
     torch.manual_seed(0)
     atk = torchattacks.EOTPGD(vone, eps=0.03, alpha=0.03 / 4, steps=20, eot_iter=8, random_start=True)
     theirs = accuracy(vone, atk(x, y), y, **SCORE)
-    ours = robust_accuracy(vone, (x, y), eps=0.03, steps=20, eot=8, **SCORE)
     assert 0.05 < theirs < 0.95, theirs
-    assert ours <= theirs + 0.01, (ours, theirs)
+    assert vone_eot8 <= theirs + 0.01, (vone_eot8, theirs)
 
 
 def test_close_to_autoattack(adversarial: nn.Module, fmnist: dict) -> None:
     from pyautoattack import AutoAttack  # the test extra installs it; an import failure must fail this test
 
-    x, y = fmnist["test"]
-    x, y = x[::2], y[::2]  # 100 images
+    x, y = fmnist["few"]  # 100 images
     aa = AutoAttack(adversarial, norm="Linf", eps=0.1, version="standard", seed=0, device="cpu")
     aa.logger.disabled = True
-    theirs = accuracy(adversarial, aa.run_standard_evaluation(x, y, batch_size=100), y)
-    ours = robust_accuracy(adversarial, (x, y), eps=0.1, steps=20)
+    theirs = accuracy(adversarial, aa.run_standard_evaluation(x, y, batch_size=100)[0], y)
+    ours = robust_accuracy(adversarial, (x, y), eps=0.1, steps=20)  # default evaluation: CE then margin loss
     assert 0.05 < theirs < 0.95, theirs
     assert ours <= theirs + 0.02, (ours, theirs)
 
@@ -245,11 +250,11 @@ def test_close_to_autoattack(adversarial: nn.Module, fmnist: dict) -> None:
 def test_close_to_autoattack_rand(vone: nn.Module, fmnist: dict) -> None:
     from pyautoattack import AutoAttack
 
-    x, y = fmnist["test"]
-    x, y = x[::2], y[::2]
+    x, y = fmnist["few"]
+    x, y = x[::2], y[::2]  # 50 images: the 'rand' version runs 100 iterations x 20 draws
     aa = AutoAttack(vone, norm="Linf", eps=0.03, version="rand", seed=0, device="cpu")
     aa.logger.disabled = True
-    theirs = accuracy(vone, aa.run_standard_evaluation(x, y, batch_size=100), y, **SCORE)
+    theirs = accuracy(vone, aa.run_standard_evaluation(x, y, batch_size=50)[0], y, **SCORE)
     ours = robust_accuracy(vone, (x, y), eps=0.03, steps=20, eot=8, **SCORE)
     assert 0.05 < theirs < 0.95, theirs
     assert ours <= theirs + 0.02, (ours, theirs)
