@@ -58,6 +58,7 @@ def main() -> None:
         row = {
             "clean": accuracy(model, x_all, y_all, n_draws=8 if stochastic else 1, seed=0),
             "train_s": model.train_history["train_seconds"],
+            "cpu_s": model.train_history.get("cpu_seconds", float("nan")),
             "epochs": len(model.train_history["epochs"]),
             "steps_per_s": pgd_speed(model, x[:250], y[:250]),
         }
@@ -68,16 +69,16 @@ def main() -> None:
         print(f"{variant}: {row}", flush=True)
 
     cols = [f"{n}@{e:g}" for n, es in EPSILONS.items() for e in es]
-    header = f"| variant | clean | {' | '.join(cols)} | train s (epochs) | PGD steps/s |"
+    header = f"| variant | clean | {' | '.join(cols)} | train s (epochs) | train CPU s | PGD steps/s |"
     print()
     print(f"Fashion-MNIST, {args.n_eval} attacked test images, PGD {STEPS} steps of eps/4, "
           f"EOT 8 for stochastic models, torch threads {args.threads}")  # fmt: skip
     print(header)
-    print("|" + "---|" * (len(cols) + 4))
+    print("|" + "---|" * (len(cols) + 5))
     for variant, r in rows.items():
         accs = " | ".join(f"{100 * r[c]:.1f}" for c in cols)
         print(f"| {variant} | {100 * r['clean']:.1f} | {accs} | {r['train_s']:.0f} ({r['epochs']}) | "
-              f"{r['steps_per_s']:.1f} |")  # fmt: skip
+              f"{r['cpu_s']:.0f} | {r['steps_per_s']:.1f} |")  # fmt: skip
     total = sum(r["train_s"] for r in rows.values())
     linf = "linf@0.1"
     checks = [
