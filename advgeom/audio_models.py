@@ -23,20 +23,18 @@ the weights after short training).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from advgeom.cache import _canonical, cache_path, cached
+from advgeom.cache import cache_path, cached
 from advgeom.data.audio import WordCorpus, corpus_params, synth_corpus
 from advgeom.device import default_device
 from advgeom.models.staged import StagedNet
 from advgeom.models.wordnet import build_word_net, stages_from, word_resnet
-from advgeom.train import train_model
+from advgeom.train import load_checkpoint, save_checkpoint, train_model
 from advgeom.validation import check_choice, check_float, check_int
 
 KINDS = ("deterministic", "stochastic", "adversarial")
@@ -208,23 +206,11 @@ def get_word_model(
         state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
         return {"params": params, "state_dict": state, "history": history}
 
-    def load(p: Path) -> dict[str, Any]:
-        ckpt = torch.load(p, map_location="cpu", weights_only=True)
-        if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
-            raise ValueError(f"{p} is not an advgeom word-model checkpoint")
-        if _json(ckpt.get("params")) != _json(params):
-            raise ValueError(f"{p} was trained with other parameters: {ckpt.get('params')} != {params}")
-        build_word_net(params["model"]).load_state_dict(ckpt["state_dict"])  # raises if the weights do not fit
-        return ckpt
-
-    ckpt = cached(path, compute, lambda c, p: torch.save(c, p), load)
+    ckpt = cached(path, compute, save_checkpoint,
+                  lambda p: load_checkpoint(p, params, lambda: build_word_net(params["model"])))  # fmt: skip
     net = build_word_net(params["model"])
     net.load_state_dict(ckpt["state_dict"])
     net.train_history = ckpt["history"]
     net.checkpoint_path = path
     net.words = tuple(params["corpus"]["words"])
     return net.to(device).eval()
-
-
-def _json(value: Any) -> str:
-    return json.dumps(_canonical(value), sort_keys=True)

@@ -10,6 +10,8 @@ and the table of contents restricted to the pages that exist.
   executed notebooks (nothing on that page is typed by hand).
 * :func:`effective_toc` drops from ``_toc.yml`` the entries whose page does not exist (a chapter not
   written or not executed yet), so one missing chapter never breaks the build of the others.
+* :func:`glance_page` writes ``book/_generated/glance.md``, the landing page's summary of the findings:
+  sentences and a figure glued from the executed chapters (a chapter not executed is named, not faked).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 RERUN_TAG = "advgeom-rerun"
 METADATA_KEY = "advgeom"
 PARAMETERS_PAGE = "book/parameters.md"
+GLANCE_PAGE = "book/_generated/glance.md"
 DOC_SUFFIXES = (".md", ".ipynb", ".rst")
 
 
@@ -223,6 +226,108 @@ def write_parameters_page(root: Path | None = None) -> Path:
     root = Path(root) if root is not None else runner.repo_root()
     target = root / PARAMETERS_PAGE
     atomic_write_text(target, parameters_page(runner.list_notebooks(root / "notebooks"), root / "book"))
+    return target
+
+
+# ------------------------------------------------------------------- glance
+
+
+def _glued(stem: str, key: str, fmt: str = ".2f") -> str:
+    """A cross-document ``{glue:text}`` role for ``key`` of the executed ``stem.ipynb``."""
+    return f"{{glue:text}}`{stem}.ipynb::{key}:{fmt}`"
+
+
+# (chapter stem, glue keys the sentence needs, sentence); {name} is replaced by a glued number.
+GLANCE_SENTENCES: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    (
+        "01_vision_geometry",
+        ("eps_max", "std_radius_small", "std_radius_max", "std_capacity_small", "std_capacity_max"),
+        "**Vision.** In the standard network, stronger $L_\\infty$ attacks inflate the exemplar manifolds of"
+        " the last layers (radius {std_radius_small} at small eps, {std_radius_max} at eps {eps_max}) and"
+        " collapse their capacity ({std_capacity_small} to {std_capacity_max}).",
+    ),
+    (
+        "01_vision_geometry",
+        ("at_radius_max", "std_radius_max", "eps_max"),
+        "The adversarially trained network keeps them small (radius {at_radius_max} against"
+        " {std_radius_max} at eps {eps_max}).",
+    ),
+    (
+        "01_vision_geometry",
+        ("vone_radius_clean", "vone_rel_change", "std_rel_change"),
+        "The stochastic VOne network's exemplar manifolds are already wide without any attack (radius"
+        " {vone_radius_clean}) and the attack changes them relatively little ({vone_rel_change} relative change,"
+        " against {std_rel_change} in the standard network).",
+    ),
+    (
+        "03_tradeoff",
+        ("clean_0", "clean_max", "noise_max", "adv_0", "adv_best", "best_noise"),
+        "**The trade-off.** More V1 noise lowers clean accuracy ({clean_0} without noise, {clean_max} at"
+        " noise {noise_max}) while accuracy under a small attack rises from {adv_0} to {adv_best} at noise"
+        " {best_noise}.",
+    ),
+    (
+        "03_tradeoff",
+        ("overlap_0", "overlap_max", "capacity_0", "capacity_max"),
+        "Noise makes clean and adversarial exemplar manifolds overlap ({overlap_0} to {overlap_max}) but"
+        " inflates the class manifolds (final-layer capacity {capacity_0} to {capacity_max}).",
+    ),
+    (
+        "02_auditory_generalization",
+        ("overlap_det", "overlap_sto"),
+        "**Hearing.** In word-recognition networks with a cochlear front end, the clean and adversarial"
+        " exemplar manifolds of the last layers overlap {overlap_det} in the deterministic network and"
+        " {overlap_sto} in the stochastic one.",
+    ),
+)
+GLANCE_FIGURE = ("01_vision_geometry", "fig_exemplar_radius")
+_PLAIN_KEYS = ("eps_max", "noise_max", "best_noise")  # glued with format "g", the others ".2f"
+
+
+def glance_page(book_dir: Path) -> str:
+    """Markdown of the landing page's *findings at a glance*, glued from the executed chapters in ``book_dir``.
+
+    Only sentences whose numbers exist in an executed notebook are written; chapters not executed
+    are listed with the command that computes them.
+    """
+    from advgeom import runner
+
+    values: dict[str, dict[str, Any]] = {}
+    for stem in dict.fromkeys(s for s, _, _ in GLANCE_SENTENCES):
+        path = book_dir / f"{stem}.ipynb"
+        try:
+            values[stem] = runner.glued_values(path) if path.exists() else {}
+        except (OSError, ValueError):
+            values[stem] = {}
+    out: list[str] = []
+    for stem, keys, sentence in GLANCE_SENTENCES:
+        if all(k in values[stem] for k in keys):
+            text = sentence
+            for k in keys:
+                text = text.replace(f"{{{k}}}", _glued(stem, k, "g" if k in _PLAIN_KEYS else ".2f"))
+            out.append(text)
+    stem, key = GLANCE_FIGURE
+    if key in values.get(stem, {}):
+        out.append(
+            f"```{{glue:figure}} {key}\n:doc: {stem}.ipynb\n\nExemplar-manifold radius, layer by layer, for each"
+            " network and attack strength (from the vision chapter; hover for values).\n```"
+        )
+    missing = [s for s in values if not values[s]]
+    if missing:
+        out.append("Not computed in this build (run them to fill in this summary): "
+                   + ", ".join(f"`advgeom run {s}`" for s in missing) + ".")  # fmt: skip
+    return "\n\n".join(out) + "\n"
+
+
+def write_glance_page(root: Path | None = None) -> Path:
+    """Write :func:`glance_page` to ``<root>/book/_generated/glance.md`` (atomically); return its path."""
+    from advgeom import runner
+    from advgeom.cache import atomic_write_text
+
+    root = Path(root) if root is not None else runner.repo_root()
+    target = root / GLANCE_PAGE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(target, glance_page(root / "book"))
     return target
 
 

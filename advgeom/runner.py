@@ -549,19 +549,21 @@ def _jupyter_book() -> str:
 def build_book(root: str | os.PathLike[str] | None = None, *, clean: bool = True, echo: bool = True) -> Path:
     """``jupyter-book build <root> -W -n --keep-going`` after removing ``<root>/_build``; return the HTML dir.
 
-    Before building it writes ``book/parameters.md`` (:func:`advgeom.reproduce.write_parameters_page`)
+    Before building it writes ``book/parameters.md`` (:func:`advgeom.reproduce.write_parameters_page`),
+    the landing page's summary ``book/_generated/glance.md`` (:func:`~advgeom.reproduce.write_glance_page`)
     and ``_build/_toc.yml``: ``_toc.yml`` without the entries whose page does not exist yet
     (:func:`advgeom.reproduce.effective_toc`), which the build uses. Raises :class:`BookBuildError`
     listing the warnings if the build fails or warns (an incremental build misses ``_static``
     changes, hence the clean).
     """
-    from advgeom.reproduce import write_effective_toc, write_parameters_page
+    from advgeom.reproduce import write_effective_toc, write_glance_page, write_parameters_page
 
     root = Path(root).resolve() if root is not None else repo_root()
     build = root / "_build"
     if clean and build.exists():
         shutil.rmtree(build)
     write_parameters_page(root)
+    write_glance_page(root)
     toc = build / "_toc.yml"
     dropped = write_effective_toc(root, toc)
     if dropped and echo:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -257,21 +258,31 @@ def get_trained_model(
         state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
         return {"params": params, "state_dict": state, "history": history}
 
-    def load(p: Path) -> dict[str, Any]:
-        ckpt = torch.load(p, map_location="cpu", weights_only=True)
-        if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
-            raise ValueError(f"{p} is not an advgeom model checkpoint")
-        if _canonical_json(ckpt.get("params")) != _canonical_json(params):
-            raise ValueError(f"{p} was trained with other parameters: {ckpt.get('params')} != {params}")
-        build_from_config(config).load_state_dict(ckpt["state_dict"])  # raises if the weights do not fit
-        return ckpt
-
-    ckpt = cached(path, compute, lambda c, p: torch.save(c, p), load)
+    ckpt = cached(path, compute, save_checkpoint,
+                  lambda p: load_checkpoint(p, params, lambda: build_from_config(config)))  # fmt: skip
     net = build_from_config(config)
     net.load_state_dict(ckpt["state_dict"])
     net.train_history = ckpt["history"]
     net.checkpoint_path = path
     return net.to(device).eval()
+
+
+def save_checkpoint(ckpt: dict[str, Any], path: Path) -> None:
+    """Write a ``{"params", "state_dict", "history"}`` checkpoint (to the temporary path ``cached`` gives)."""
+    torch.save(ckpt, path)
+
+
+def load_checkpoint(path: Path, params: dict[str, Any], build: Callable[[], nn.Module]) -> dict[str, Any]:
+    """Load a checkpoint written by :func:`save_checkpoint` and check it: it must be a checkpoint dict,
+    trained with exactly ``params``, and its weights must fit ``build()``. Raises ``ValueError``
+    otherwise, so that :func:`advgeom.cache.cached` rebuilds it instead of using it."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
+        raise ValueError(f"{path} is not an advgeom model checkpoint")
+    if _canonical_json(ckpt.get("params")) != _canonical_json(params):
+        raise ValueError(f"{path} was trained with other parameters: {ckpt.get('params')} != {params}")
+    build().load_state_dict(ckpt["state_dict"])  # raises if the weights do not fit
+    return ckpt
 
 
 def _canonical_json(value: Any) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from advgeom import browser_check, cli, presets, runner
+from advgeom import browser_check, cli, presets, reproduce, runner
 
 pytestmark = pytest.mark.browser
 
@@ -30,7 +30,11 @@ $$
 $$
 
 and inline $R^2 = \\langle \\lVert s \\rVert^2 \\rangle$.
+
+```{include} _generated/glance.md
+```
 """
+GLANCE = (("00_tiny", ("tiny_total",), "At a glance, the total is {tiny_total}."),)
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +53,8 @@ def built(tmp_path_factory) -> dict:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(runner.ROOT_ENV, str(root))
         mp.setitem(presets.PRESETS, "00_tiny", {"tiny": {"n": 4}})
+        mp.setattr(reproduce, "GLANCE_SENTENCES", GLANCE)
+        mp.setattr(reproduce, "GLANCE_FIGURE", ("00_tiny", "tiny_chart"))
         start = time.perf_counter()
         assert cli.main(["book", "--preset", "tiny", "--quiet"]) == 0
         seconds = time.perf_counter() - start
@@ -69,6 +75,9 @@ def test_build_is_clean_and_fast(built):
     assert "Fig. 1" in tiny and "A glued chart with a caption." in tiny
     assert (html / "_sources" / "book" / "00_tiny.ipynb").exists()  # download button target
     assert "_sources/book/00_tiny.ipynb" in tiny
+    # the landing page's summary is glued across documents from the executed chapter
+    intro = (html / "book" / "intro.html").read_text()
+    assert re.search(r"At a glance, the total is\s*(<[^>]+>\s*)*20\.00<", intro)
 
 
 def test_no_cdn_in_built_html(built):
@@ -99,7 +108,9 @@ def test_every_page_works_offline_in_chromium(built):
     tiny = report.page("book/00_tiny.html")
     assert tiny.charts == tiny.charts_drawn == 2  # the displayed chart and the glued figure
     assert tiny.math == tiny.math_rendered >= 2
-    assert report.page("book/intro.html").math_rendered >= 2
+    intro = report.page("book/intro.html")
+    assert intro.math_rendered >= 2
+    assert intro.charts == intro.charts_drawn == 1  # the chart glued from the tiny chapter
     for page in report.pages:
         assert page.screenshot and Path(page.screenshot).stat().st_size > 10_000
 

@@ -124,3 +124,44 @@ def test_every_chapter_has_a_classroom_preset_under_five_minutes(chapter):
     minutes = [float(v) / (60 if unit == "s" else 1) for v, unit in re.findall(r"(\d+(?:\.\d+)?)\s*(s|min)\b",
                                                                                  estimates["classroom"])]
     assert minutes and max(minutes) <= 5, f"{chapter}: classroom estimate {estimates['classroom']!r} is over 5 min"
+
+
+def _executed_with_glue(path: Path, values: dict) -> None:
+    """A minimal executed notebook whose outputs carry myst_nb glue records for ``values``."""
+    outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            data={"application/papermill.record/text/plain": repr(v)},
+            metadata={"scrapbook": {"name": k, "mime_prefix": "application/papermill.record/"}},
+        )
+        for k, v in values.items()
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("glue()", outputs=outputs)])
+    nbformat.write(nb, path)
+
+
+def test_glance_page_glues_only_what_was_computed(tmp_path, monkeypatch):
+    sentences = (
+        ("01_a", ("x", "y"), "A: {x} then {y}."),
+        ("01_a", ("z",), "Z: {z}."),  # key never glued: sentence left out
+        ("02_b", ("w",), "B: {w}."),  # chapter not executed: named with its command
+    )
+    monkeypatch.setattr(reproduce, "GLANCE_SENTENCES", sentences)
+    monkeypatch.setattr(reproduce, "GLANCE_FIGURE", ("01_a", "fig"))
+    _executed_with_glue(tmp_path / "01_a.ipynb", {"x": 0.5, "y": 1.25})
+    page = reproduce.glance_page(tmp_path)
+    assert "A: {glue:text}`01_a.ipynb::x:.2f` then {glue:text}`01_a.ipynb::y:.2f`." in page
+    assert "Z:" not in page and "B:" not in page and "{glue:figure}" not in page
+    assert "`advgeom run 02_b`" in page and "`advgeom run 01_a`" not in page
+    _executed_with_glue(tmp_path / "01_a.ipynb", {"x": 0.5, "y": 1.25, "fig": "<chart>"})
+    assert "```{glue:figure} fig\n:doc: 01_a.ipynb" in reproduce.glance_page(tmp_path)
+
+
+def test_glance_sentences_name_keys_their_chapters_glue():
+    """Every number the landing page asks for is glued by its chapter's source."""
+    figure_stem, figure_key = reproduce.GLANCE_FIGURE
+    for stem, keys, sentence in (*reproduce.GLANCE_SENTENCES, (figure_stem, (figure_key,), "")):
+        source = (ROOT / "notebooks" / f"{stem}.py").read_text()
+        for key in keys:
+            assert f'"{key}"' in source or re.search(rf'f"{key.rsplit("_", 1)[0]}_{{', source), (stem, key)
+        assert all(f"{{{k}}}" in sentence for k in keys if sentence)
