@@ -281,6 +281,7 @@ GLANCE_SENTENCES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ),
 )
 GLANCE_FIGURE = ("01_vision_geometry", "fig_exemplar_radius")
+GLANCE_CAPTION = "Exemplar-manifold radius, layer by layer, for each network and attack strength."
 _PLAIN_KEYS = ("eps_max", "noise_max", "best_noise")  # glued with format "g", the others ".2f"
 
 
@@ -308,10 +309,9 @@ def glance_page(book_dir: Path) -> str:
             out.append(text)
     stem, key = GLANCE_FIGURE
     if key in values.get(stem, {}):
-        out.append(
-            f"```{{glue:figure}} {key}\n:doc: {stem}.ipynb\n\nExemplar-manifold radius, layer by layer, for each"
-            " network and attack strength (from the vision chapter; hover for values).\n```"
-        )
+        # myst-nb pastes across documents with {glue} only ({glue:figure} has no :doc: option)
+        out.append(f"```{{glue}} {key}\n:doc: {stem}.ipynb\n```")
+        out.append(f"*{GLANCE_CAPTION}* ({{doc}}`details <{stem}>`)")
     missing = [s for s in values if not values[s]]
     if missing:
         out.append("Not computed in this build (run them to fill in this summary): "

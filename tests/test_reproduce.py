@@ -151,10 +151,10 @@ def test_glance_page_glues_only_what_was_computed(tmp_path, monkeypatch):
     _executed_with_glue(tmp_path / "01_a.ipynb", {"x": 0.5, "y": 1.25})
     page = reproduce.glance_page(tmp_path)
     assert "A: {glue:text}`01_a.ipynb::x:.2f` then {glue:text}`01_a.ipynb::y:.2f`." in page
-    assert "Z:" not in page and "B:" not in page and "{glue:figure}" not in page
+    assert "Z:" not in page and "B:" not in page and "{glue}" not in page
     assert "`advgeom run 02_b`" in page and "`advgeom run 01_a`" not in page
     _executed_with_glue(tmp_path / "01_a.ipynb", {"x": 0.5, "y": 1.25, "fig": "<chart>"})
-    assert "```{glue:figure} fig\n:doc: 01_a.ipynb" in reproduce.glance_page(tmp_path)
+    assert "```{glue} fig\n:doc: 01_a.ipynb\n```" in reproduce.glance_page(tmp_path)
 
 
 def test_glance_sentences_name_keys_their_chapters_glue():
