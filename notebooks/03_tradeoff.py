@@ -46,7 +46,7 @@ epochs = 0  # training epochs per model (0 = the default recipe)
 train_size = 0  # training images per model (0 = the whole training set)
 norm = "linf"  # attack norm
 eps = 0.05  # the fixed small attack strength
-n_accuracy = 500  # test images scored per model
+n_accuracy = 250  # test images scored per model
 n_classes = 10  # P of the clean class manifolds
 per_class = 20  # M images per class manifold
 n_exemplars = 12  # images whose clean / adversarial exemplar manifolds are compared
@@ -56,7 +56,7 @@ width = 2000  # random-projection width for wider layers
 n_t = 100  # MFTMA Gaussian samples per manifold
 seeds = [0, 1, 2]  # image subsets, attack starts, projections and MFTMA samples
 eot = 8  # noise draws averaged per attack gradient
-attack_steps = 16  # PGD steps (step size eps/4)
+attack_steps = 10  # PGD steps (step size eps/4)
 n_draws = 16  # noise draws when scoring stochastic models
 compare_adversarial = True  # also place the adversarially trained network on the trade-off
 margin = 0.02  # smallest difference we call a finding
