@@ -88,7 +88,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 
 ESTIMATES: dict[str, dict[str, str]] = {
     "04_methods": {
-        "default": "~5 min on a 2-core CPU with the standard and vone models cached; training them first: ~1 h",
+        "default": "~1 min on a 2-core CPU with the standard and vone models cached (41 s measured); training "
+        "them first adds ~5 min",
         "classroom": "~2-3 min on a laptop CPU, training included (4.8 min on a busy 2-core server)",
         "tiny": "<1 min",
     },

@@ -241,9 +241,9 @@ def _glued(stem: str, key: str, fmt: str = ".2f") -> str:
 GLANCE_SENTENCES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     (
         "01_vision_geometry",
-        ("eps_max", "std_radius_small", "std_radius_max", "std_capacity_small", "std_capacity_max"),
+        ("small_eps", "eps_max", "std_radius_small", "std_radius_max", "std_capacity_small", "std_capacity_max"),
         "**Vision.** In the standard network, stronger $L_\\infty$ attacks inflate the exemplar manifolds of"
-        " the last layers (radius {std_radius_small} at small eps, {std_radius_max} at eps {eps_max}) and"
+        " the last layers (radius {std_radius_small} at eps {small_eps}, {std_radius_max} at eps {eps_max}) and"
         " collapse their capacity ({std_capacity_small} to {std_capacity_max}).",
     ),
     (
@@ -282,7 +282,7 @@ GLANCE_SENTENCES: tuple[tuple[str, tuple[str, ...], str], ...] = (
 )
 GLANCE_FIGURE = ("01_vision_geometry", "fig_exemplar_radius")
 GLANCE_CAPTION = "Exemplar-manifold radius, layer by layer, for each network and attack strength."
-_PLAIN_KEYS = ("eps_max", "noise_max", "best_noise")  # glued with format "g", the others ".2f"
+_PLAIN_KEYS = ("small_eps", "eps_max", "noise_max", "best_noise")  # glued with format "g", the others ".2f"
 
 
 def glance_page(book_dir: Path) -> str:

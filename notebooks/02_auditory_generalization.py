@@ -26,9 +26,9 @@
 #
 # * **sounds**: one-second clips of 20 spoken words (ten commands and the ten digits), synthesised
 #   offline by three speech synthesisers with many voices, speaking rates and pitches, mixed with pink
-#   noise or babble at 0-20 dB signal-to-noise ratio (see {mod}`advgeom.data.audio`). Test clips are
+#   noise or babble at 0-20 dB signal-to-noise ratio (see `advgeom.data.audio`). Test clips are
 #   said by **voices never heard in training**;
-# * **networks** ({func}`advgeom.audio_models.get_word_model`): a fixed cochleagram (40 ERB-spaced
+# * **networks** (`advgeom.audio_models.get_word_model`): a fixed cochleagram (40 ERB-spaced
 #   channels, envelopes at 100 Hz, 0.3-power compression) followed by a small ResNet. The
 #   *deterministic* network uses it as is; the *stochastic* network adds reparameterised
 #   Poisson-like auditory-nerve noise after the cochleagram, on at test time; the *adversarially
@@ -36,7 +36,7 @@
 # * **attacks** act on the **waveform**, through the cochleagram, with PGD under $L_\infty$ and $L_2$
 #   budgets, and with expectation over transformation (EOT) against the stochastic network;
 # * **geometry**: word (class) and exemplar manifolds layer by layer, with the same protocol and code
-#   as the vision chapter ({mod}`advgeom.analysis`).
+#   as the vision chapter (`advgeom.analysis`).
 #
 # Every number below is computed when the chapter runs and glued into the prose; assertions fail the
 # run when a finding does not hold.
@@ -75,7 +75,7 @@ attack_steps = 10  # PGD steps (step size eps/4)
 eot = 8  # noise draws averaged per attack gradient on the stochastic network
 n_draws = 16  # noise draws when scoring the stochastic network
 geo_norm = "l2"  # attack norm of the manifold geometry
-geo_eps = [0.0, 0.1]  # attack strengths of the exemplar-manifold geometry and overlap (0 = clean)
+geo_eps = [0.0, 0.3]  # attack strengths of the exemplar geometry and overlap (0 = clean; 0.3 = max of eps_l2)
 class_eps = [0.0]  # attack strengths of the word (class) manifolds (attacking P x M clips with EOT is costly)
 per_class = 4  # M clips per word (class) manifold
 n_exemplars = 8  # P clips whose exemplar manifolds are measured
@@ -165,7 +165,7 @@ if check_findings:
 # On the whole test set (unheard voices), the deterministic network recognises
 # {glue:text}`test_acc_deterministic:.3f` of the words and the stochastic network
 # {glue:text}`test_acc_stochastic:.3f` (averaged over noise draws); chance is {glue:text}`chance:.2f`.
-# The training recipes are in {data}`advgeom.audio_models.RECIPES`: the deterministic and stochastic
+# The training recipes are in `advgeom.audio_models.RECIPES`: the deterministic and stochastic
 # networks are trained from the nerve stage on cochleagrams computed once (the front end has no
 # learnable parameters and the noise comes after it), the adversarially trained one on waveforms.
 #
@@ -498,7 +498,7 @@ glue("geo_eps", eps_geo, display=False)
 #
 # For each exemplar we compare its clean manifold (`repeats` passes of the clean clip) with its
 # adversarial manifold (`repeats` random-start attacks at budget `geo_eps`), with
-# {func}`advgeom.analysis.overlap_geometry`: the overlap is twice the held-out error of a
+# `advgeom.analysis.overlap_geometry`: the overlap is twice the held-out error of a
 # nearest-centroid linear rule telling clean from adversarial apart (0: separated, 1: indistinguishable).
 
 # %%
@@ -569,7 +569,7 @@ if real is not None:
 # {glue:text}`real_n` right and the stochastic one {glue:text}`real_correct_stochastic:.1f` (averaged
 # over noise draws), against {glue:text}`real_chance:.1f` expected by chance: the transfer from
 # synthetic to real speech is partial. With one speaker and ten clips this is a sanity check, not a
-# measurement; training on a recorded corpus ({func}`advgeom.data.audio.load_word_folder` reads Speech
+# measurement; training on a recorded corpus (`advgeom.data.audio.load_word_folder` reads Speech
 # Commands) is the way to a real one.
 #
 # ## Try it

@@ -165,3 +165,10 @@ def test_glance_sentences_name_keys_their_chapters_glue():
         for key in keys:
             assert f'"{key}"' in source or re.search(rf'f"{key.rsplit("_", 1)[0]}_{{', source), (stem, key)
         assert all(f"{{{k}}}" in sentence for k in keys if sentence)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_prose_has_no_api_cross_references(chapter):
+    """The book has no API reference pages, so {func}/{mod}/... roles would be unresolved (a -n build error)."""
+    roles = re.findall(r"\{(?:py:)?(?:func|mod|data|class|meth|attr|obj)\}`[^`]+`", chapter.read_text())
+    assert not roles, f"{chapter.name}: use plain code literals instead of {roles}"
