@@ -101,7 +101,8 @@ ESTIMATES: dict[str, dict[str, str]] = {
         "tiny": "~20 s with models cached; 9.5 min training included on a busy 2-core server",
     },
     "02_auditory_generalization": {
-        "default": "not yet timed end to end; corpus synthesis ~1-2 min, training three word nets several minutes",
+        "default": "~8 min with the corpus and the three word nets cached (488 s measured on one core); "
+        "synthesising the corpus and training the nets first adds ~15-20 min (5-7 min per net on a busy machine)",
         "classroom": "~4-5 min on a laptop CPU (estimated; not yet timed on a quiet machine)",
         "tiny": "~1-3 min",
     },

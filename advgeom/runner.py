@@ -27,18 +27,20 @@ notebook's metadata (key ``advgeom``), from which ``book/parameters.md`` is gene
 from __future__ import annotations
 
 import ast
+import contextlib
 import io
 import json
 import logging
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 import tokenize
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -496,16 +498,17 @@ def run_notebook(
     os.environ[BOOK_ENV] = "1"
     start = time.perf_counter()
     try:
-        papermill.execute_notebook(
-            nb,
-            str(tmp),
-            parameters=values or None,
-            kernel_name=kernel,
-            progress_bar=progress,
-            cwd=str(root),
-            execution_timeout=timeout,
-            log_output=False,
-        )
+        with _interrupt_stops_kernel():
+            papermill.execute_notebook(
+                nb,
+                str(tmp),
+                parameters=values or None,
+                kernel_name=kernel,
+                progress_bar=progress,
+                cwd=str(root),
+                execution_timeout=timeout,
+                log_output=False,
+            )
         _add_rerun_note(tmp, path, values, preset, out, time.perf_counter() - start)
         _make_readable(tmp)
         os.replace(tmp, target)
@@ -530,6 +533,34 @@ def run_notebook(
     if progress:
         print(f"[advgeom] {path.stem} done in {seconds:.0f} s -> {target}", flush=True)
     return target
+
+
+@contextlib.contextmanager
+def _interrupt_stops_kernel() -> Iterator[None]:
+    """While executing: Ctrl-C (SIGINT) kills the kernel processes this runner started, then raises
+    ``KeyboardInterrupt``. Without it, papermill may wait for a busy kernel to finish its cell before
+    the interrupt is seen (minutes, in a long training cell)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        import psutil  # a dependency of ipykernel
+
+        for child in psutil.Process().children(recursive=True):
+            try:
+                child.kill()
+            except psutil.NoSuchProcess:
+                pass
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 # --------------------------------------------------------------------------- book
