@@ -98,7 +98,7 @@ def rerun_markdown(
     parameters_link: str | None = None,
 ) -> str:
     """The note shown under a chapter's title: how this page was computed and how to re-run it."""
-    took = f" (in {_duration(seconds)})" if seconds is not None else ""
+    took = f" (in {_duration(seconds)}, reusing what was already cached)" if seconds is not None else ""
     lines = [
         ":::{admonition} Re-run this page",
         ":class: tip dropdown",
