@@ -101,8 +101,8 @@ ESTIMATES: dict[str, dict[str, str]] = {
         "tiny": "~20 s with models cached; 9.5 min training included on a busy 2-core server",
     },
     "02_auditory_generalization": {
-        "default": "~8 min with the corpus and the three word nets cached (488 s measured on one core); "
-        "synthesising the corpus and training the nets first adds ~15-20 min (5-7 min per net on a busy machine)",
+        "default": "22 min from scratch on 2 idle CPU cores (measured: corpus 45 s, three word nets 1-1.5 min "
+        "each, accuracy sweep 14 min, geometry ~4 min); ~8 min with corpus, nets and accuracies cached",
         "classroom": "~4-5 min on a laptop CPU (estimated; not yet timed on a quiet machine)",
         "tiny": "~1-3 min",
     },
