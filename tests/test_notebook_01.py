@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from notebook_checks import assert_prose_glue_complete_and_plain
 
 from advgeom import runner
 
@@ -21,12 +22,7 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_every_glued_name_in_the_prose_exists_and_numbers_are_plain(executed: Path) -> None:
-    values = runner.glued_values(executed)
-    missing = sorted(runner.glue_names_in_prose(STEM) - set(values))
-    assert not missing, f"names used in the prose but never glued: {missing}"
-    numbers = {k: v for k, v in values.items() if not k.startswith("fig_")}
-    not_plain = {k: v for k, v in numbers.items() if not isinstance(v, (int, float))}
-    assert not not_plain, f"glued values must be plain numbers for {{glue:text}} formatting: {not_plain}"
+    assert_prose_glue_complete_and_plain(STEM, executed)
 
 
 def test_accuracies_and_signature(executed: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from notebook_checks import assert_prose_glue_complete_and_plain
 
 from advgeom import runner
 
@@ -16,10 +17,8 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return runner.run_notebook(STEM, preset="tiny", out_dir=tmp_path_factory.mktemp("book03"), progress=False)
 
 
-def test_every_glued_name_in_the_prose_exists(executed: Path) -> None:
-    values = runner.glued_values(executed)
-    missing = sorted(runner.glue_names_in_prose(STEM) - set(values))
-    assert not missing, f"names used in the prose but never glued: {missing}"
+def test_every_glued_name_in_the_prose_exists_and_numbers_are_plain(executed: Path) -> None:
+    assert_prose_glue_complete_and_plain(STEM, executed)
 
 
 def test_tradeoff_numbers(executed: Path) -> None:
