@@ -37,6 +37,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python benchmarks/capacity.py
+	$(BIN)/python benchmarks/eot.py
 
 clean:
 	rm -rf _build book/*.ipynb

@@ -25,7 +25,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from advgeom.models.noise import is_stochastic
+from advgeom.models.noise import is_stochastic, split_at_noise
 from advgeom.validation import check_choice, check_float, check_int
 
 NORMS = ("linf", "l2", "l1")
@@ -159,19 +159,33 @@ def _eot_gradient(
     need_grad: bool = True,
     loss_name: str = "ce",
 ) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
-    """Gradient of the objective averaged over ``eot`` forward passes, with the mean loss and mean logits."""
-    grad = torch.zeros_like(x) if need_grad else None
+    """Gradient of the objective averaged over ``eot`` forward passes, with the mean loss and mean logits.
+
+    When the model starts with a noise-free stage (:func:`~advgeom.models.noise.split_at_noise`:
+    a cochleagram, a Gabor filter bank) that stage runs forward and backward once, and only the
+    noisy rest runs ``eot`` times: by the chain rule the mean gradient is the prefix's
+    vector-Jacobian product with the mean gradient at its output, the same number at a fraction
+    of the cost.
+    """
+    split = split_at_noise(model) if eot > 1 else None
+    prefix, rest = split if split is not None else (None, model)
+    with torch.enable_grad() if need_grad else torch.no_grad():
+        x_in = x.detach().requires_grad_(need_grad)
+        h = prefix(x_in) if prefix is not None else x_in
+    grad = torch.zeros_like(h) if need_grad else None
     loss_sum = torch.zeros(len(x), device=x.device)
     logit_sum: torch.Tensor | float = 0.0
     for _ in range(eot):
         with torch.enable_grad() if need_grad else torch.no_grad():
-            xi = x.detach().requires_grad_(need_grad)
-            logits = model(xi)
+            hi = h.detach().requires_grad_(need_grad)
+            logits = rest(hi)
             loss = _objective(logits, y, targeted, loss_name)
             if need_grad:
-                grad += torch.autograd.grad(loss.sum(), xi)[0]
+                grad += torch.autograd.grad(loss.sum(), hi)[0]
         loss_sum += loss.detach()
         logit_sum = logit_sum + logits.detach()
+    if grad is not None and prefix is not None:
+        grad = torch.autograd.grad(h, x_in, grad_outputs=grad)[0]
     return (grad / eot if grad is not None else None), loss_sum / eot, logit_sum / eot
 
 
@@ -196,10 +210,18 @@ def _step(
     return x_adv + step_size * direction.view_as(x_adv)
 
 
-def _resolve_eot(model: nn.Module, eot: int | None) -> int:
-    if eot is None:
-        return DEFAULT_EOT if is_stochastic(model) else 1
-    return check_int("eot", eot, minimum=1)
+def _draws(model: nn.Module, draws: int | None, default: int, name: str) -> int:
+    """Noise draws to average: ``draws`` (``default`` if None) for a stochastic model, 1 otherwise.
+
+    A model without active noise stages, in eval mode, gives the same output on every pass, so
+    averaging over draws would repeat one pass (``eot`` / ``n_draws`` may then be given, and are
+    validated, but cost nothing).
+    """
+    if draws is not None:
+        draws = check_int(name, draws, minimum=1)
+    if not is_stochastic(model) and not model.training:
+        return 1
+    return default if draws is None else draws
 
 
 def pgd(
@@ -223,13 +245,14 @@ def pgd(
     """PGD adversarial examples for the batch ``x`` (labels ``y``; target labels when ``targeted``).
 
     ``eps`` is the radius of the ``norm`` ball (``linf``, ``l2``, ``l1``), ``step_size``
-    defaults to ``eps / 4``; ``eot`` noise draws per gradient (default: 8 for stochastic
-    models, 1 otherwise); ``bounds`` the valid input range (None: unbounded); ``l1_quantile``
-    the percentile q of |gradient| above which sparse L1 descent steps; ``loss`` the objective,
-    ``ce`` (cross-entropy) or ``margin`` (logit margin), or a sequence of them run in turn
-    (``restarts`` runs each). Each example returns
-    its best iterate over steps and restarts: the one of largest margin (best other logit minus
-    true logit, mean logits over the EOT draws), so a misclassified one (the target reached)
+    defaults to ``eps / 4``; ``eot`` noise draws per gradient on stochastic models (default 8;
+    a model without active noise, in eval mode, runs once per step whatever ``eot`` says);
+    ``bounds`` the valid input range (None: unbounded); ``l1_quantile`` the percentile q of
+    |gradient| above which sparse L1 descent steps; ``loss`` the objective, ``ce``
+    (cross-entropy) or ``margin`` (logit margin), or a sequence of them run in turn
+    (``restarts`` runs each). Each example returns its best iterate over steps and restarts:
+    the one of largest margin (best other logit minus true logit, mean logits over the EOT
+    draws), so a misclassified one (the target reached)
     if any. The model is run as given (call ``eval()`` first).
     """
     norm = check_choice("norm", norm, NORMS)
@@ -239,7 +262,7 @@ def pgd(
     step_size = eps / 4 if step_size is None else check_float("step_size", step_size, minimum=0.0)
     l1_quantile = check_float("l1_quantile", l1_quantile, minimum=0.0, maximum=1.0)
     bounds = _bounds(bounds)
-    eot = _resolve_eot(model, eot)
+    eot = _draws(model, eot, DEFAULT_EOT, "eot")
     losses = [loss] if isinstance(loss, str) else list(loss)
     if not losses:
         raise ValueError(f"loss={loss!r} is empty; choose from {list(LOSSES)} or a sequence of them")
@@ -285,7 +308,7 @@ def fgsm(
     device = _model_device(model)
     x0, y = x.detach().to(device), y.to(device)
     with _seeded(seed, device):
-        grad, _, _ = _eot_gradient(model, x0, y, _resolve_eot(model, eot), targeted)
+        grad, _, _ = _eot_gradient(model, x0, y, _draws(model, eot, DEFAULT_EOT, "eot"), targeted)
     return _clip(x0 + eps * grad.sign(), bounds).detach().to(x.device)
 
 
@@ -311,20 +334,22 @@ def accuracy(
 ) -> float:
     """Fraction of ``x`` classified as ``y``, averaged over ``n_draws`` fresh noise draws.
 
-    ``n_draws`` defaults to 16 for stochastic models and 1 otherwise. A fixed ``seed`` gives
+    ``n_draws`` (default 16) applies to stochastic models; a model without active noise, in eval
+    mode, is scored once (every draw would be the same). A fixed ``seed`` gives
     every call the same noise draws (common random numbers when comparing two input sets).
     """
-    n_draws = (DEFAULT_SCORE_DRAWS if is_stochastic(model) else 1) if n_draws is None else n_draws
-    n_draws = check_int("n_draws", n_draws, minimum=1)
+    n_draws = _draws(model, n_draws, DEFAULT_SCORE_DRAWS, "n_draws")
     if len(x) == 0:
         raise ValueError("accuracy of an empty set of inputs is undefined")
     device = _model_device(model)
+    split = split_at_noise(model) if n_draws > 1 else None
+    prefix, rest = split if split is not None else (lambda t: t, model)  # noise-free prefix once per batch
     correct = 0.0
     with _seeded(seed, device):
         for xb, yb in _batches((x, y), check_int("batch_size", batch_size, minimum=1)):
-            xb, yb = xb.to(device), yb.to(device)
+            hb, yb = prefix(xb.to(device)), yb.to(device)
             for _ in range(n_draws):
-                correct += (model(xb).argmax(dim=1) == yb).sum().item()
+                correct += (rest(hb).argmax(dim=1) == yb).sum().item()
     return correct / (len(x) * n_draws)
 
 

@@ -101,11 +101,11 @@ ESTIMATES: dict[str, dict[str, str]] = {
         "tiny": "~20 s with models cached; 9.5 min training included on a busy 2-core server",
     },
     "02_auditory_generalization": {
-        "default": "22 min from scratch on 2 idle CPU cores (measured: corpus 45 s, three word nets 1-1.5 min "
-        "each, accuracy sweep 14 min, geometry ~4 min); ~8 min with corpus, nets and accuracies cached",
+        "default": "8.3 min from scratch on 2 idle CPU cores (measured: corpus and three word nets 4 min, "
+        "accuracy sweep 2.6 min, geometry 1.5 min); ~4 min with corpus and nets cached",
         "classroom": "NOT yet classroom-ready: 352 s from scratch on 2 idle CPU cores, and at this size the "
         "robustness finding fails its check (stochastic +0.013 over deterministic at L-inf 0.0003, margin 0.05)",
-        "tiny": "~1-3 min",
+        "tiny": "15 s from scratch on 2 idle CPU cores",
     },
     "03_tradeoff": {
         "default": "4 min on 2 idle CPU cores with the five VOne models cached; training the four that chapter 01 "

@@ -498,7 +498,7 @@ def run_notebook(
     os.environ[BOOK_ENV] = "1"
     start = time.perf_counter()
     try:
-        with _interrupt_stops_kernel():
+        with _interrupt_stops_kernel(), _private_kernel_transport() as kernel_config:
             papermill.execute_notebook(
                 nb,
                 str(tmp),
@@ -508,6 +508,7 @@ def run_notebook(
                 cwd=str(root),
                 execution_timeout=timeout,
                 log_output=False,
+                **kernel_config,
             )
         _add_rerun_note(tmp, path, values, preset, out, time.perf_counter() - start)
         _make_readable(tmp)
@@ -533,6 +534,26 @@ def run_notebook(
     if progress:
         print(f"[advgeom] {path.stem} done in {seconds:.0f} s -> {target}", flush=True)
     return target
+
+
+@contextlib.contextmanager
+def _private_kernel_transport() -> Iterator[dict[str, Any]]:
+    """Engine options that connect to the kernel over Unix sockets in a private temporary folder.
+
+    The default transport is TCP on localhost, where other local users could listen in (ipykernel
+    warns on every start). On POSIX systems the kernel's sockets go to a folder only this user can
+    read, removed afterwards; elsewhere (Windows has no IPC transport) nothing changes.
+    """
+    if os.name != "posix":
+        yield {}
+        return
+    from traitlets.config import Config
+
+    folder = tempfile.mkdtemp(prefix="advgeom-kernel-")  # mode 0700
+    try:
+        yield {"config": Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(folder, "kernel")}})}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -444,7 +444,11 @@ for name, value in clean_acc.items():
 # $$
 #
 # with $K =$ {glue:text}`eot` here. With $K = 1$ each step follows one noisy gradient and the attack
-# is weaker than it should be, which overstates the robustness of the noisy network. Over the
+# is weaker than it should be, which overstates the robustness of the noisy network. The noise enters
+# after the fixed Gabor filter bank, $f(x;\xi) = h\big(v(x), \xi\big)$, so by the chain rule
+# $g^t = J_v(x^t)^\top \frac{1}{K}\sum_k \nabla_v L\big(h(v(x^t); \xi_k), y\big)$: the filter bank runs
+# forward and backward once per step and only the rest of the network $K$ times (the same gradient,
+# about half the cost here; for the cochleagram of chapter 02, a third: `benchmarks/eot.py`). Over the
 # {glue:text}`attack_steps` steps the attack keeps, for each image, the iterate with the largest
 # margin (best wrong logit minus true logit). The attacked images are then scored separately, with
 # the accuracy of the noisy network averaged over fresh noise draws.

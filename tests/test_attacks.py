@@ -207,6 +207,62 @@ def test_gradients_through_the_stochastic_model(vone: nn.Module, fmnist: dict) -
     assert not torch.equal(grads[0], grads[1])  # fresh noise each pass
 
 
+def _naive_eot(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eot: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Reference EOT: ``eot`` full forward-backward passes, the mean gradient and the mean logits."""
+    grads, logits = [], []
+    for _ in range(eot):
+        xi = x.clone().requires_grad_(True)
+        out = model(xi)
+        grads.append(torch.autograd.grad(nn.functional.cross_entropy(out, y, reduction="sum"), xi)[0])
+        logits.append(out.detach())
+    return torch.stack(grads).mean(0), torch.stack(logits).mean(0)
+
+
+@pytest.mark.parametrize("name", ["vone", "word"])
+def test_eot_gradient_with_a_shared_prefix_equals_the_mean_of_full_passes(name: str) -> None:
+    from advgeom.attacks import _eot_gradient
+    from advgeom.models import split_at_noise
+    from advgeom.models.wordnet import word_resnet
+
+    torch.manual_seed(0)
+    if name == "vone":
+        model, x = vone_resnet().eval(), torch.rand(4, 1, 28, 28)
+    else:
+        model, x = word_resnet(4, gain=30.0, widths=(8, 16, 16)).eval(), 0.05 * torch.randn(4, 16000)
+    y = torch.tensor([0, 1, 2, 3])
+    assert split_at_noise(model) is not None  # the fast path is the one under test
+    torch.manual_seed(5)
+    ref_grad, ref_logits = _naive_eot(model, x, y, 6)
+    torch.manual_seed(5)
+    grad, _, logits = _eot_gradient(model, x, y, 6, targeted=False)
+    assert torch.allclose(logits, ref_logits, atol=1e-5)
+    scale = ref_grad.abs().max()
+    assert scale > 0 and torch.allclose(grad, ref_grad, atol=1e-5 * scale)
+    torch.manual_seed(5)
+    first = _naive_eot(model, x, y, 1)[0]
+    assert not torch.allclose(first, ref_grad, atol=1e-3 * scale)  # the draws differ, so the average matters
+
+
+def test_deterministic_models_run_once_per_step_whatever_eot_says() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10)).eval()
+    calls = []
+    model.register_forward_hook(lambda *a: calls.append(1))
+    x, y = torch.rand(6, 1, 28, 28), torch.arange(6)
+    once = pgd(model, x, y, eps=0.1, steps=3, seed=0)
+    n_once = len(calls)
+    calls.clear()
+    eight = pgd(model, x, y, eps=0.1, steps=3, eot=8, seed=0)
+    assert len(calls) == n_once == 4  # steps + 1 passes
+    assert torch.equal(once, eight)
+    calls.clear()
+    assert accuracy(model, x, y, n_draws=16) == accuracy(model, x, y) and len(calls) == 2
+    with pytest.raises(ValueError, match="eot"):
+        pgd(model, x, y, eps=0.1, eot=0)
+    with pytest.raises(ValueError, match="n_draws"):
+        accuracy(model, x, y, n_draws=0)
+
+
 # ------------------------------------------------------------------------------------------- peer libraries
 @pytest.mark.parametrize("which,norm,eps", [("standard", "linf", 0.03), ("adversarial", "linf", 0.1),
                                             ("standard", "l2", 0.5), ("adversarial", "l2", 1.5)])  # fmt: skip

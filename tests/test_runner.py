@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -194,6 +195,22 @@ def test_run_tiny_notebook_end_to_end(tmp_path, monkeypatch):
     assert not list((tmp_path / "book").glob(".*"))  # no temporary files left
 
 
+@pytest.mark.skipif(os.name != "posix", reason="the IPC kernel transport exists on POSIX systems only")
+def test_kernel_talks_over_private_unix_sockets(tmp_path, capfd, monkeypatch):
+    folders = []
+    real_mkdtemp = tempfile.mkdtemp
+
+    def spy(*args, **kwargs):
+        folders.append(real_mkdtemp(*args, **kwargs))
+        return folders[-1]
+
+    monkeypatch.setattr(runner.tempfile, "mkdtemp", spy)
+    runner.run_notebook(TINY, {"n": 2}, out_dir=tmp_path, progress=False)
+    kernel_folders = [f for f in folders if "advgeom-kernel-" in f]
+    assert len(kernel_folders) == 1 and not os.path.exists(kernel_folders[0])  # used, then removed
+    assert "without encryption" not in capfd.readouterr().err  # ipykernel warns only on TCP
+
+
 def test_failed_run_keeps_the_good_notebook(tmp_path):
     book = tmp_path / "book"
     good = runner.run_notebook(TINY, {"n": 2}, out_dir=book, progress=False)
@@ -211,3 +228,16 @@ def test_failed_run_keeps_the_good_notebook(tmp_path):
     runner.run_notebook(TINY, {"n": 3}, out_dir=book, progress=False)
     assert not failed.exists()  # a later success clears the stale failure
     assert float(glued(good)["tiny_total"]) == 1.5 * 3 * 2 + 3 * 0.5
+
+
+@pytest.fixture(scope="module")
+def module_cache_dir() -> Path:
+    """The cache folder seen by a module-scoped fixture (executed notebooks are module-scoped)."""
+    from advgeom.cache import cache_dir
+
+    return cache_dir()
+
+
+def test_module_fixtures_never_use_the_users_cache(module_cache_dir: Path) -> None:
+    assert module_cache_dir.name == "advgeom-cache" and "pytest" in str(module_cache_dir)
+    assert module_cache_dir != Path.home() / ".cache" / "advgeom"

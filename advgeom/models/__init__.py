@@ -13,6 +13,7 @@ from advgeom.models.noise import (
     noise_disabled,
     noise_modules,
     set_noise,
+    split_at_noise,
 )
 from advgeom.models.registry import VARIANTS, build_from_config, build_model, model_config, variant_names
 from advgeom.models.representations import extract_representations, layer_names
@@ -45,6 +46,7 @@ __all__ = [
     "noise_modules",
     "sample_v1_parameters",
     "set_noise",
+    "split_at_noise",
     "small_resnet",
     "variant_names",
     "vone_resnet",

@@ -14,7 +14,7 @@ and the auditory-nerve stage share them. Noise stays on in ``eval()``; use
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import torch
@@ -142,6 +142,53 @@ def noise_modules(model: nn.Module) -> list[StochasticNoise]:
 def is_stochastic(model: nn.Module) -> bool:
     """True when some noise stage of ``model`` is active (its outputs vary between calls)."""
     return any(m.active and m.frozen_seed is None for m in noise_modules(model))
+
+
+Stage = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _chain(stages: list[Stage]) -> Stage:
+    def run(x: torch.Tensor) -> torch.Tensor:
+        for stage in stages:
+            x = stage(x)
+        return x
+
+    return run
+
+
+def split_at_noise(model: nn.Module) -> tuple[Stage, Stage] | None:
+    """``(prefix, rest)`` with ``model(x) == rest(prefix(x))`` and all the noise in ``rest``; None if no such split.
+
+    ``prefix`` is the noise-free front of the model (a cochleagram, a Gabor filter bank), which
+    gives the same output on every call, so averaging over noise draws (EOT gradients, scoring
+    over draws) may compute it once and run only ``rest`` per draw. Handles plain
+    ``nn.Sequential`` models (nested ones too) and stages that expose ``noise_split()`` (see
+    :class:`advgeom.models.vone.VOneBlock`). Models with a custom ``forward`` or forward hooks
+    on the container are not split (None), nor models in training mode (a prefix run once would
+    update BatchNorm statistics once) or those whose first stage is already noisy.
+    """
+    if model.training or model._forward_hooks or model._forward_pre_hooks:
+        return None
+    if hasattr(model, "noise_split"):
+        return model.noise_split()
+    if type(model).forward is not nn.Sequential.forward:
+        return None
+    prefix: list[Stage] = []
+    children = list(model.children())
+    for i, child in enumerate(children):
+        if not noise_modules(child):
+            prefix.append(child)
+            continue
+        inner = split_at_noise(child)
+        if inner is not None:
+            prefix.append(inner[0])
+            rest: list[Stage] = [inner[1], *children[i + 1 :]]
+        elif prefix:
+            rest = list(children[i:])
+        else:
+            return None
+        return _chain(prefix), _chain(rest)
+    return None
 
 
 def set_noise(model: nn.Module, *, scale: float | None = None, enabled: bool | None = None) -> nn.Module:

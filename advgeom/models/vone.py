@@ -12,6 +12,7 @@ rectified response of one Gabor phase; complex cells the quadrature-pair energy 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -158,6 +159,10 @@ class VOneBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.noise(self.gabor_responses(x))
+
+    def noise_split(self) -> tuple[Callable[[torch.Tensor], torch.Tensor], nn.Module]:
+        """``(gabor_responses, noise)``: the noise-free filter bank and the noise stage (see ``split_at_noise``)."""
+        return self.gabor_responses, self.noise
 
     def extra_repr(self) -> str:
         return (

@@ -17,6 +17,7 @@ from advgeom.models import (
     neuronal_noise,
     noise_disabled,
     set_noise,
+    split_at_noise,
 )
 
 
@@ -77,3 +78,49 @@ def test_noise_never_uses_torch_poisson(monkeypatch: pytest.MonkeyPatch) -> None
 
     monkeypatch.setattr(torch, "poisson", forbidden)
     NeuronalNoise(1.0)(torch.rand(5, 5))
+
+
+# ------------------------------------------------------------------------- noise-free prefix (split_at_noise)
+def _split_models() -> dict[str, nn.Module]:
+    from advgeom.models import vone_resnet
+    from advgeom.models.wordnet import word_resnet
+
+    torch.manual_seed(0)
+    return {"vone": vone_resnet().eval(), "word": word_resnet(4, gain=30.0, widths=(8, 16, 16)).eval()}
+
+
+@pytest.mark.parametrize("name", ["vone", "word"])
+def test_split_at_noise_reproduces_the_model_with_the_noise_after_the_prefix(name: str) -> None:
+    model = _split_models()[name]
+    x = torch.rand(3, 1, 28, 28) if name == "vone" else 0.05 * torch.randn(3, 16000)
+    prefix, rest = split_at_noise(model)
+    h = prefix(x)
+    assert torch.equal(h, prefix(x))  # the prefix is noise-free
+    with noise_disabled(model):
+        assert torch.allclose(rest(h), model(x), atol=1e-5)
+    torch.manual_seed(1)
+    noisy = model(x)
+    torch.manual_seed(1)
+    assert torch.allclose(rest(prefix(x)), noisy, atol=1e-5)  # the same draws, in the same order
+
+
+def test_split_at_noise_declines_what_it_cannot_split() -> None:
+    class Custom(nn.Sequential):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return super().forward(x) * 2
+
+    noisy_first = nn.Sequential(NeuronalNoise(), nn.Linear(3, 3)).eval()
+    clean = nn.Sequential(nn.Linear(3, 3), nn.ReLU()).eval()
+    custom = Custom(nn.Linear(3, 3), NeuronalNoise()).eval()
+    hooked = nn.Sequential(nn.Linear(3, 3), NeuronalNoise()).eval()
+    hooked.register_forward_hook(lambda *a: None)
+    training = nn.Sequential(nn.Linear(3, 3), NeuronalNoise()).train()
+    for model in (noisy_first, clean, custom, hooked, training):
+        assert split_at_noise(model) is None
+    nested = nn.Sequential(nn.Linear(3, 3), nn.Sequential(nn.Tanh(), NeuronalNoise(), nn.Linear(3, 2))).eval()
+    prefix, rest = split_at_noise(nested)
+    x = torch.randn(5, 3)
+    torch.manual_seed(2)
+    ref = nested(x)
+    torch.manual_seed(2)
+    assert torch.allclose(rest(prefix(x)), ref)
