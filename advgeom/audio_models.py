@@ -24,6 +24,7 @@ the weights after short training).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import torch
@@ -34,7 +35,7 @@ from advgeom.data.audio import WordCorpus, corpus_params, synth_corpus
 from advgeom.device import default_device
 from advgeom.models.staged import StagedNet
 from advgeom.models.wordnet import build_word_net, stages_from, word_resnet
-from advgeom.train import load_checkpoint, save_checkpoint, train_model
+from advgeom.train import checkpoint_network, load_checkpoint, save_checkpoint, train_model
 from advgeom.validation import check_choice, check_float, check_int
 
 KINDS = ("deterministic", "stochastic", "adversarial")
@@ -206,11 +207,8 @@ def get_word_model(
         state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
         return {"params": params, "state_dict": state, "history": history}
 
-    ckpt = cached(path, compute, save_checkpoint,
-                  lambda p: load_checkpoint(p, params, lambda: build_word_net(params["model"])))  # fmt: skip
-    net = build_word_net(params["model"])
-    net.load_state_dict(ckpt["state_dict"])
-    net.train_history = ckpt["history"]
-    net.checkpoint_path = path
+    build = partial(build_word_net, params["model"])
+    ckpt = cached(path, compute, save_checkpoint, lambda p: load_checkpoint(p, params, build))
+    net = checkpoint_network(ckpt, build, path, device)
     net.words = tuple(params["corpus"]["words"])
-    return net.to(device).eval()
+    return net

@@ -17,6 +17,7 @@ import copy
 import time
 import warnings
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -258,13 +259,9 @@ def get_trained_model(
         state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
         return {"params": params, "state_dict": state, "history": history}
 
-    ckpt = cached(path, compute, save_checkpoint,
-                  lambda p: load_checkpoint(p, params, lambda: build_from_config(config)))  # fmt: skip
-    net = build_from_config(config)
-    net.load_state_dict(ckpt["state_dict"])
-    net.train_history = ckpt["history"]
-    net.checkpoint_path = path
-    return net.to(device).eval()
+    build = partial(build_from_config, config)
+    ckpt = cached(path, compute, save_checkpoint, lambda p: load_checkpoint(p, params, build))
+    return checkpoint_network(ckpt, build, path, device)
 
 
 def save_checkpoint(ckpt: dict[str, Any], path: Path) -> None:
@@ -283,6 +280,17 @@ def load_checkpoint(path: Path, params: dict[str, Any], build: Callable[[], nn.M
         raise ValueError(f"{path} was trained with other parameters: {ckpt.get('params')} != {params}")
     build().load_state_dict(ckpt["state_dict"])  # raises if the weights do not fit
     return ckpt
+
+
+def checkpoint_network(
+    ckpt: dict[str, Any], build: Callable[[], nn.Module], path: Path, device: torch.device
+) -> nn.Module:
+    """``build()`` with the checkpoint's weights, ``train_history`` and ``checkpoint_path`` attached, in eval mode."""
+    net = build()
+    net.load_state_dict(ckpt["state_dict"])
+    net.train_history = ckpt["history"]
+    net.checkpoint_path = path
+    return net.to(device).eval()
 
 
 def _canonical_json(value: Any) -> str:

@@ -115,17 +115,7 @@ def test_book_allow_missing_builds_without_unexecuted_chapters(fake_repo, monkey
     assert "no executed notebook for 01_tiny: left out" in capsys.readouterr().out and built
 
 
-# Measured, not yet fixed: chapter 02's classroom preset took 352 s from scratch and failed its robustness check.
-_CLASSROOM_KNOWN_OVER = {
-    "02_auditory_generalization": "classroom preset measured at 352 s and its robustness finding fails at that size"
-}
-
-
-@pytest.mark.parametrize(
-    "chapter",
-    [pytest.param(p.stem, marks=pytest.mark.xfail(strict=True, reason=_CLASSROOM_KNOWN_OVER[p.stem]))
-     if p.stem in _CLASSROOM_KNOWN_OVER else p.stem for p in CHAPTERS],  # fmt: skip
-)
+@pytest.mark.parametrize("chapter", [p.stem for p in CHAPTERS])
 def test_every_chapter_has_a_classroom_preset_under_five_minutes(chapter):
     """The teaching contract: a classroom preset and human estimates for it and for the defaults."""
     assert "classroom" in presets.PRESETS.get(chapter, {}), f"{chapter}: no classroom preset in advgeom/presets.py"
