@@ -10,6 +10,8 @@ download). For each page the check records
 * charts: every ``.advgeom-chart`` / ``.vega-embed`` element must hold an ``svg`` or ``canvas``,
 * equations: every Sphinx ``.math`` element must hold an ``mjx-container``, and no raw
   TeX delimiters (``$$``, ``\\[``, ``\\(``, ``\\begin{``) may remain in the visible text,
+* audio: every ``<audio>`` player must decode its sound (a finite, positive duration) and play:
+  started muted, its clock must move,
 
 and saves a full-page screenshot.
 
@@ -42,6 +44,7 @@ CHROMIUM_ARGS = (
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",  # the audio check starts players from script
 )
 # console errors that do not indicate a broken page
 HARMLESS_CONSOLE: tuple[str, ...] = (
@@ -65,6 +68,8 @@ class PageReport:
     math: int = 0
     math_rendered: int = 0
     raw_tex: list[str] = field(default_factory=list)
+    audio: int = 0
+    audio_played: int = 0
     screenshot: str | None = None
 
     def problems(self) -> list[str]:
@@ -77,6 +82,8 @@ class PageReport:
         if self.math_rendered < self.math:
             out.append(f"{self.page}: {self.math - self.math_rendered} of {self.math} equation(s) not rendered")
         out += [f"{self.page}: raw TeX in the page: {s!r}" for s in self.raw_tex]
+        if self.audio_played < self.audio:
+            out.append(f"{self.page}: {self.audio - self.audio_played} of {self.audio} audio player(s) do not play")
         return out
 
 
@@ -106,8 +113,11 @@ class BookReport:
         drawn = sum(p.charts_drawn for p in self.pages)
         math = sum(p.math for p in self.pages)
         rendered = sum(p.math_rendered for p in self.pages)
+        audio = sum(p.audio for p in self.pages)
+        played = sum(p.audio_played for p in self.pages)
         lines = [
             f"{len(self.pages)} page(s); charts drawn {drawn}/{charts}; equations rendered {rendered}/{math}; "
+            f"audio played {played}/{audio}; "
             f"external requests {sum(len(p.external_requests) for p in self.pages)}; "
             f"console errors {sum(len(p.console_errors) for p in self.pages)}; "
             f"failed requests {sum(len(p.failed_requests) for p in self.pages)}"
@@ -185,6 +195,38 @@ async (ms) => {
   const late = new Promise(resolve => setTimeout(() => resolve('timeout'), ms));
   const done = MathJax.startup.promise.then(() => 'typeset', err => 'failed: ' + err);
   return await Promise.race([done, late]);
+}
+"""
+
+# every <audio> player: decode (a finite duration > 0), then play muted until its clock moves
+_AUDIO_JS = r"""
+async (ms) => {
+  const players = [...document.querySelectorAll('audio')];
+  const plays = async (a) => {
+    try {
+      a.muted = true;
+      if (a.readyState < 1) {
+        await new Promise((resolve, reject) => {
+          a.addEventListener('loadedmetadata', resolve, {once: true});
+          a.addEventListener('error', reject, {once: true});
+          a.load();
+        });
+      }
+      if (!(isFinite(a.duration) && a.duration > 0)) return false;
+      await a.play();
+      const start = Date.now();
+      while (a.currentTime === 0 && Date.now() - start < ms) await new Promise(r => setTimeout(r, 50));
+      const moved = a.currentTime > 0;
+      a.pause();
+      a.currentTime = 0;
+      return moved;
+    } catch (err) {
+      return false;
+    }
+  };
+  const late = new Promise(resolve => setTimeout(() => resolve(null), ms + 1000));
+  const results = await Promise.race([Promise.all(players.map(plays)), late]);
+  return {audio: players.length, played: results ? results.filter(Boolean).length : 0};
 }
 """
 
@@ -340,6 +382,8 @@ def check_book(
                     report.charts, report.charts_drawn = found["charts"], found["drawn"]
                     report.math, report.math_rendered = found["math"], found["rendered"]
                     report.raw_tex = list(found["raw"])
+                    sound = _evaluate_settled(page, _AUDIO_JS, timeout_s * 1000, arg=min(timeout_s, 10) * 1000)
+                    report.audio, report.audio_played = sound["audio"], sound["played"]
                     if shots is not None:
                         path = shots / (name.replace("/", "__").removesuffix(".html") + ".png")
                         page.screenshot(path=str(path), full_page=True)

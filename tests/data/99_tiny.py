@@ -14,7 +14,8 @@
 # # A tiny test chapter
 #
 # Used by tests/test_runner.py, test_cli.py and test_book_browser.py only. It computes a number, glues it
-# into the prose (the total is {glue:}`tiny_total`), draws a chart and shows an equation {cite:p}`gardner1988space`:
+# into the prose (the total is {glue:}`tiny_total`), draws a chart, plays a tone and shows an equation
+# {cite:p}`gardner1988space`:
 #
 # $$
 # \frac{1}{\alpha_0(\kappa)} = \int_{-\infty}^{\kappa} Dt\,(\kappa - t)^2
@@ -56,6 +57,12 @@ glue(
 # %%
 chart = plots.line_with_errorbars(data, "x", "y", "series", err="se", title="A tiny chart")
 display(chart)
+
+# %%
+import numpy as np  # noqa: E402
+from IPython.display import Audio  # noqa: E402
+
+display(Audio(np.sin(2 * np.pi * 440 * np.arange(8000) / 16000), rate=16000))  # half a second of A4
 
 # %%
 glue("tiny_chart", plots.faceted_lines(data, "x", "y", None, "series", err="se", columns=2), display=False)
