@@ -23,6 +23,7 @@ from advgeom.attacks import NORMS, Bounds, _bounds, pgd, random_in_ball
 from advgeom.cache import cache_path, cached
 from advgeom.geometry import manifold_analysis
 from advgeom.manifolds import random_projection, split_by_label, split_exemplars
+from advgeom.models.noise import seeded_noise
 from advgeom.models.representations import extract_representations, layer_names
 from advgeom.validation import check_choice, check_float, check_int
 
@@ -30,6 +31,9 @@ MANIFOLDS = ("class", "exemplar")
 PERTURBATIONS = ("adversarial", "random")
 METRICS = ("capacity", "radius", "dimension", "center_correlation", "K")
 DEFAULT_BOUNDS: Bounds = (0.0, 1.0)  # images; waveforms use (-1, 1)
+# 2: a stochastic model's representation draws are seeded by the protocol's seed (format 1 used whatever
+# state the global RNG was in, so a result depended on what ran before it in the process)
+GEOMETRY_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,7 @@ def manifold_geometry(
         raise ValueError(f"x has {len(x)} images but y has {len(y)} labels")
     layers = layer_names(model) if layers is None else list(layers)
     inputs = perturb(model, x, y, protocol)
-    reps = extract_representations(model, inputs, layers=layers)
+    reps = _representations(model, inputs, layers, protocol.seed)
     rows = []
     for i, layer in enumerate(layers):
         feats = random_projection(reps[layer], protocol.width, seed=protocol.seed * 1000 + i)
@@ -155,6 +159,7 @@ def cached_manifold_geometry(
     if model_id is None:
         return manifold_geometry(model, x, y, protocol, layers)
     key = {
+        "format": GEOMETRY_FORMAT,
         "model": model_id,
         "inputs": _tensor_digest(x, y),
         "protocol": _protocol_key(protocol),
@@ -332,7 +337,7 @@ def overlap_geometry(
     layers = layer_names(model) if layers is None else list(layers)
     clean_in = perturb(model, x, y, replace(protocol, eps=0.0))
     adv_in = perturb(model, x, y, protocol)
-    reps = extract_representations(model, torch.cat([clean_in, adv_in]), layers=layers)
+    reps = _representations(model, torch.cat([clean_in, adv_in]), layers, protocol.seed)
     n, m = len(x), protocol.repeats
     rows = []
     for i, layer in enumerate(layers):
@@ -346,6 +351,16 @@ def overlap_geometry(
         rows.append({"layer": layer, "depth": i, "pair_capacity": float(np.mean(capacity)),
                      "overlap": float(np.mean(overlap))})  # fmt: skip
     return _with_protocol_columns(pd.DataFrame(rows), protocol)
+
+
+_DRAW_SEED_OFFSET = 1_000_003  # representation draws: a stream apart from the attacks' (seed, seed + 1)
+
+
+def _representations(model: nn.Module, inputs: torch.Tensor, layers: Sequence[str], seed: int) -> dict:
+    """:func:`extract_representations` with the noise draws of a stochastic model seeded by ``seed``."""
+    device = next((t.device for t in (*model.parameters(), *model.buffers())), torch.device("cpu"))
+    with seeded_noise(_DRAW_SEED_OFFSET + seed, device):
+        return extract_representations(model, inputs, layers=layers)
 
 
 def _model_id(model: nn.Module) -> str | None:

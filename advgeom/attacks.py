@@ -25,7 +25,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from advgeom.models.noise import is_stochastic, split_at_noise
+from advgeom.models.noise import is_stochastic, seeded_noise, split_at_noise
 from advgeom.validation import check_choice, check_float, check_int
 
 NORMS = ("linf", "l2", "l1")
@@ -47,9 +47,7 @@ def _seeded(seed: int | None, device: torch.device) -> Iterator[torch.Generator 
     if seed is None:
         yield None
         return
-    devices = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
+    with seeded_noise(seed, device):
         yield torch.Generator(device=device).manual_seed(seed + 1)
 
 

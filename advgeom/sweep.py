@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # heavy imports stay lazy: `advgeom --help` must not load tor
 
     from advgeom.analysis import Protocol
 
-SWEEP_FORMAT = 1
+SWEEP_FORMAT = 2  # 2: representation draws seeded inside manifold_geometry
 SCHEDULERS = ("local", "synchronous", "serial")
 ZOO_VARIANTS = ("standard", "adversarial", "vone", "vone_nonoise")
 IMAGENET_ARCHS = ("resnet50", "vone_resnet50")
@@ -265,17 +265,14 @@ def _data(spec: DataSpec) -> tuple[torch.Tensor, torch.Tensor]:
 def geometry_task(task: SweepTask) -> pd.DataFrame:
     """The default task: :func:`advgeom.analysis.manifold_geometry` of the task, one row per layer.
 
-    Runs on ``default_device()``. The global torch generator is seeded with the protocol seed
-    first, so stochastic networks draw the same noise wherever the task runs.
+    Runs on ``default_device()``. :func:`~advgeom.analysis.manifold_geometry` seeds every noise
+    draw with the protocol seed, so stochastic networks draw the same noise wherever the task runs.
     """
-    import torch
-
     from advgeom.analysis import manifold_geometry
     from advgeom.device import default_device
 
     model = _model(task.model, str(default_device()))
     x, y = _data(task.data)
-    torch.manual_seed(task.protocol.seed)
     frame = manifold_geometry(model, x, y, task.protocol, None if task.layers is None else list(task.layers))
     frame.insert(0, "model", task.model.label)
     return frame

@@ -84,3 +84,26 @@ def test_overlap_deterministic_vs_stochastic(images) -> None:
     assert sto["overlap"].iloc[-1] >= 0.0 and np.isfinite(sto["pair_capacity"]).all()
     with pytest.raises(ValueError, match="exemplar"):
         overlap_geometry(_net("standard"), x, y, Protocol(manifold="class"))
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.1])
+def test_stochastic_geometry_does_not_depend_on_what_ran_before(images, eps: float) -> None:
+    """The noise draws are seeded by the protocol: the global RNG state before the call (training, a cache
+    hit or not) changes nothing, the global stream is left where it was, and another seed draws otherwise."""
+    from dataclasses import replace
+
+    x, y = images[0][:3], images[1][:3]
+    net = _net("vone")
+    protocol = Protocol(manifold="exemplar", eps=eps, repeats=4, attack_steps=2, eot=2, n_t=30, width=100)
+    torch.manual_seed(123)
+    first = manifold_geometry(net, x, y, protocol)
+    after = torch.rand(1)
+    torch.manual_seed(123)
+    assert torch.equal(torch.rand(1), after)  # the call drew nothing from the global stream
+    torch.randn(1000)  # another history
+    again = manifold_geometry(net, x, y, protocol)
+    assert np.array_equal(first["radius"].to_numpy(), again["radius"].to_numpy())
+    other = manifold_geometry(net, x, y, replace(protocol, seed=1))
+    assert not np.array_equal(first["radius"].to_numpy()[2:], other["radius"].to_numpy()[2:])
+    overlap = [overlap_geometry(net, x, y, replace(protocol, eps=0.1)) for _ in range(2) if torch.randn(7) is not None]
+    assert np.array_equal(overlap[0]["pair_capacity"].to_numpy(), overlap[1]["pair_capacity"].to_numpy())

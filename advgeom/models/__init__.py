@@ -12,6 +12,7 @@ from advgeom.models.noise import (
     neuronal_noise,
     noise_disabled,
     noise_modules,
+    seeded_noise,
     set_noise,
     split_at_noise,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "noise_disabled",
     "noise_modules",
     "sample_v1_parameters",
+    "seeded_noise",
     "set_noise",
     "split_at_noise",
     "small_resnet",

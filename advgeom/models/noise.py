@@ -216,6 +216,17 @@ def noise_disabled(model: nn.Module) -> Iterator[nn.Module]:
 
 
 @contextmanager
+def seeded_noise(seed: int, device: torch.device | str | None = None) -> Iterator[None]:
+    """Context in which the models' noise draws (the global torch RNG) start from ``seed``; the RNG is restored
+    on exit, so a seeded block neither depends on nor disturbs what ran before it (training, cache hits)."""
+    seed = check_int("seed", seed, minimum=0)
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        yield
+
+
+@contextmanager
 def frozen_noise(model: nn.Module, seed: int = 0) -> Iterator[nn.Module]:
     """Context in which the noise is one fixed draw (the same for inputs of the same shape): a deterministic model."""
     seed = check_int("seed", seed, minimum=0)
