@@ -79,7 +79,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "03_tradeoff": {
         "tiny": {
             "train_size": 3000, "epochs": 2, "noise_grid": [0.0, 1.0, 4.0], "eps": 0.05, "n_accuracy": 200,
-            "n_classes": 5, "per_class": 8, "n_exemplars": 4, "repeats": 5, "width": 300, "n_t": 40, "seeds": [0],
+            "n_classes": 10, "per_class": 16, "n_exemplars": 4, "repeats": 5, "width": 300, "n_t": 40, "seeds": [0],
             "eot": 2, "attack_steps": 6, "n_draws": 4,
         },
         "classroom": {
