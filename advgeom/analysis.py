@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from advgeom.attacks import NORMS, Bounds, _bounds, pgd, random_in_ball
+from advgeom.attacks import NORMS, Bounds, _bounds, _model_device, pgd, random_in_ball
 from advgeom.cache import cache_path, cached
 from advgeom.geometry import manifold_analysis
 from advgeom.manifolds import random_projection, split_by_label, split_exemplars
@@ -358,8 +358,7 @@ _DRAW_SEED_OFFSET = 1_000_003  # representation draws: a stream apart from the a
 
 def _representations(model: nn.Module, inputs: torch.Tensor, layers: Sequence[str], seed: int) -> dict:
     """:func:`extract_representations` with the noise draws of a stochastic model seeded by ``seed``."""
-    device = next((t.device for t in (*model.parameters(), *model.buffers())), torch.device("cpu"))
-    with seeded_noise(_DRAW_SEED_OFFSET + seed, device):
+    with seeded_noise(_DRAW_SEED_OFFSET + seed, _model_device(model)):
         return extract_representations(model, inputs, layers=layers)
 
 

@@ -382,10 +382,11 @@ if "standard" in variants:
     glue("std_acc_adv_max", float(acc_adv), display=False)
     glue("std_class_capacity_random", float(cap_random), display=False)
     glue("std_class_capacity_adv", float(cap_adv), display=False)
-    glue("std_radius_random", float(late(random_ctl, "standard", eps_max, "radius")), display=False)
-    glue("std_radius_adv", float(late(adv, "standard", eps_max, "radius")), display=False)
-    radius_ratio = late(random_ctl, "standard", eps_max, "radius") / late(adv, "standard", eps_max, "radius")
-    glue("std_radius_ratio", float(radius_ratio), display=False)
+    radius_random = late(random_ctl, "standard", eps_max, "radius")
+    radius_adv = late(adv, "standard", eps_max, "radius")
+    glue("std_radius_random", float(radius_random), display=False)
+    glue("std_radius_adv", float(radius_adv), display=False)
+    glue("std_radius_ratio", float(radius_random / radius_adv), display=False)
     glue("eps_max", float(eps_max), display=False)
     # The control: a random perturbation of the same L-inf size neither fools the network nor
     # collapses the separability of its class manifolds at the logits; the attack does both.
