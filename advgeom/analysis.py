@@ -21,11 +21,11 @@ from torch import nn
 
 from advgeom.attacks import NORMS, Bounds, _bounds, _model_device, pgd, random_in_ball
 from advgeom.cache import cache_path, cached
+from advgeom.checks import check_choice, check_float, check_int
 from advgeom.geometry import manifold_analysis
 from advgeom.manifolds import random_projection, split_by_label, split_exemplars
 from advgeom.models.noise import seeded_noise
 from advgeom.models.representations import extract_representations, layer_names
-from advgeom.validation import check_choice, check_float, check_int
 
 MANIFOLDS = ("class", "exemplar")
 PERTURBATIONS = ("adversarial", "random")

@@ -25,8 +25,8 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm import tqdm
 
+from advgeom.checks import check_choice, check_float, check_int
 from advgeom.models.noise import is_stochastic, seeded_noise, split_at_noise
-from advgeom.validation import check_choice, check_float, check_int
 
 NORMS = ("linf", "l2", "l1")
 LOSSES = ("ce", "margin")

@@ -31,12 +31,12 @@ import torch
 from torch import nn
 
 from advgeom.cache import cache_path, cached
+from advgeom.checks import check_choice, check_float, check_int
 from advgeom.data.audio import WordCorpus, corpus_params, synth_corpus
 from advgeom.device import default_device
 from advgeom.models.staged import StagedNet
 from advgeom.models.wordnet import build_word_net, stages_from, word_resnet
 from advgeom.train import checkpoint_network, load_checkpoint, save_checkpoint, train_model
-from advgeom.validation import check_choice, check_float, check_int
 
 KINDS = ("deterministic", "stochastic", "adversarial")
 WAVEFORM_BOUNDS = (-1.0, 1.0)  # valid waveform range (int16 full scale)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from advgeom.validation import check_int
+from advgeom.checks import check_int
 
 
 def random_projection(features: torch.Tensor | np.ndarray, width: int, seed: int = 0) -> np.ndarray:

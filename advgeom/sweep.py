@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from advgeom.cache import atomic_path, cache_path, param_key
-from advgeom.validation import check_choice, check_float, check_int
+from advgeom.checks import check_choice, check_float, check_int
 
 if TYPE_CHECKING:  # heavy imports stay lazy: `advgeom --help` must not load torch
     import pandas as pd

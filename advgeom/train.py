@@ -28,8 +28,8 @@ from tqdm import tqdm
 
 from advgeom.attacks import NORMS, Bounds, _bounds, _clip, accuracy, pgd, project, random_in_ball
 from advgeom.cache import cache_path, cached
+from advgeom.checks import check_choice, check_float, check_int
 from advgeom.device import default_device
-from advgeom.validation import check_choice, check_float, check_int
 
 ADVERSARIAL_METHODS = (None, "fgsm", "pgd")
 CHECKPOINT_FORMAT = 1

@@ -30,8 +30,8 @@ import torch
 import torchaudio
 
 from advgeom.cache import cache_path, cached
+from advgeom.checks import check_choice, check_float, check_int
 from advgeom.data import synth as _synth
-from advgeom.validation import check_choice, check_float, check_int
 
 COMMAND_WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")

@@ -29,7 +29,7 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
-from advgeom.validation import check_choice, check_int
+from advgeom.checks import check_choice, check_int
 
 SYNTHS = ("espeak", "flite", "festival")
 PACKAGES = {"espeak": "espeak-ng", "flite": "flite", "festival": "festival"}

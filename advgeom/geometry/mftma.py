@@ -37,11 +37,11 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from advgeom.checks import check_choice, check_float, check_int
 from advgeom.geometry import theory
 from advgeom.geometry.centers import center_correlation, find_center_subspace
 from advgeom.geometry.cone import BACKENDS, solve_cone
 from advgeom.geometry.inputs import as_manifolds, single_blas_thread
-from advgeom.validation import check_choice, check_float, check_int
 
 __all__ = ["ManifoldAnalysis", "PerManifold", "manifold_analysis"]
 

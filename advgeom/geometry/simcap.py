@@ -29,8 +29,8 @@ import numpy as np
 from scipy.optimize import linprog, nnls
 from tqdm import tqdm
 
+from advgeom.checks import check_choice, check_int
 from advgeom.geometry.inputs import as_manifolds
-from advgeom.validation import check_choice, check_int
 
 __all__ = ["SimulatedCapacity", "crossing", "simulated_capacity"]
 

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from advgeom.validation import check_float, check_int
+from advgeom.checks import check_float, check_int
 
 __all__ = ["ball_manifolds", "gaussian_manifolds", "sphere_points"]
 

@@ -20,7 +20,7 @@ from fractions import Fraction
 
 from scipy import integrate, special, stats
 
-from advgeom.validation import check_float, check_int
+from advgeom.checks import check_float, check_int
 
 __all__ = ["alpha0", "ball_anchor_radius", "ball_capacity", "ball_inverse_capacity", "cover_fraction"]
 

@@ -28,8 +28,8 @@ import torchaudio
 from torch import nn
 from torch.nn import functional as F
 
+from advgeom.checks import check_float, check_int
 from advgeom.models.noise import NeuronalNoise
-from advgeom.validation import check_float, check_int
 
 _OVERSAMPLE = 2.0  # reduced-rate envelope: at least this many samples per bin of the widest pass band
 

@@ -19,10 +19,10 @@ import torch
 from torch import nn
 from torchvision.models import resnet50
 
+from advgeom.checks import check_choice
 from advgeom.models.noise import make_noise
 from advgeom.models.staged import Normalize, StagedNet
 from advgeom.models.vone import VOneBlock
-from advgeom.validation import check_choice
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from advgeom.validation import check_choice, check_float, check_int
+from advgeom.checks import check_choice, check_float, check_int
 
 
 def _normal_like(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:

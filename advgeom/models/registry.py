@@ -11,9 +11,9 @@ from typing import Any
 
 from torch import nn
 
+from advgeom.checks import check_choice, check_float, check_int
 from advgeom.models.noise import NOISE_MODES
 from advgeom.models.resnet import small_resnet, vone_resnet
-from advgeom.validation import check_choice, check_float, check_int
 
 VARIANTS = ("standard", "adversarial", "vone", "vone_nonoise")
 

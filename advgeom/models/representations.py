@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from advgeom.checks import check_int
 from advgeom.models.staged import StagedNet
-from advgeom.validation import check_int
 
 PIXELS = "pixels"
 

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from torch import nn
 from torchvision.models.resnet import BasicBlock
 
+from advgeom.checks import check_int
 from advgeom.models.noise import make_noise
 from advgeom.models.staged import Normalize, StagedNet
 from advgeom.models.vone import VOneBlock
-from advgeom.validation import check_int
 
 
 def _conv_bn_relu(cin: int, cout: int, kernel: int, stride: int) -> nn.Sequential:

@@ -20,8 +20,8 @@ from scipy import stats
 from torch import nn
 from torch.nn import functional as F
 
+from advgeom.checks import check_float, check_int
 from advgeom.models.noise import StochasticNoise
-from advgeom.validation import check_float, check_int
 
 # De Valois, Yund & Hepler 1982: preferred orientation counts in 45-degree bins centred on 0, 45, 90, 135 deg.
 ORIENTATION_EDGES = np.array([-22.5, 22.5, 67.5, 112.5, 157.5])

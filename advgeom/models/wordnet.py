@@ -23,10 +23,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from advgeom.checks import check_choice, check_float, check_int
 from advgeom.models.cochlea import Cochleagram, auditory_nerve_noise
 from advgeom.models.resnet import _blocks, _conv_bn_relu, _head, _init
 from advgeom.models.staged import StagedNet
-from advgeom.validation import check_choice, check_float, check_int
 
 COCHLEA_DEFAULTS: dict[str, Any] = {
     "sample_rate": 16000, "n_channels": 40, "low_hz": 50.0, "high_hz": 7500.0, "envelope_rate": 100,
