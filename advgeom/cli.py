@@ -14,7 +14,7 @@ from pathlib import Path
 EXIT_USER_ERROR = 2
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="advgeom",
         description="Run the advgeom book's notebooks and build the book.",
@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
         "-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
         help="override a parameter; VALUE is a Python/YAML literal, e.g. -p eps_grid \"[0, 0.05, 0.1]\"",
     )
-    p_run.add_argument("--preset", help="a named parameter set from advgeom/presets.py (e.g. tiny, classroom)")
+    p_run.add_argument("--preset", help="a named parameter set from notebooks/presets.toml (e.g. tiny, classroom)")
     p_run.add_argument("--out", default=None, help="output folder (default: <repo>/book)")
     p_run.add_argument("--kernel", default="python3", help="Jupyter kernel name (default python3)")
     p_run.add_argument("--quiet", action="store_true", help="no progress output")
@@ -50,9 +50,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Run manifold-geometry analyses for every model, eps and seed on a local Dask cluster or a "
         "running one (--scheduler tcp://HOST:PORT). Finished tasks are cached: a re-run only computes what is new.",
     )  # fmt: skip
-    from advgeom.sweep import add_arguments
+    if _command(sys.argv[1:] if argv is None else argv) == "sweep":
+        # only then: the sweep's options come from the analysis package (keeps `advgeom --help` light)
+        from advgeom.analysis.sweep import add_arguments
 
-    add_arguments(p_sweep)
+        add_arguments(p_sweep)
 
     p_assets = sub.add_parser("assets", help="vendor the offline JavaScript (vega bundle, MathJax) into _static/vendor")
     p_assets.add_argument("--static-dir", default=None, help="default: <repo>/_static")
@@ -60,64 +62,71 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _cmd_list(args: argparse.Namespace) -> None:
-    from advgeom import runner
-    from advgeom.presets import PRESETS
+def _command(argv: Sequence[str]) -> str | None:
+    """The subcommand in ``argv`` (the first word that is not an option), or None."""
+    return next((word for word in argv if not word.startswith("-")), None)
 
-    paths = [runner.resolve_notebook(args.notebook)] if args.notebook else runner.list_notebooks()
+
+def _cmd_list(args: argparse.Namespace) -> None:
+    from advgeom.book import notebooks
+
+    paths = [notebooks.resolve_notebook(args.notebook)] if args.notebook else notebooks.list_notebooks()
     if not paths:
-        print(f"no notebooks in {runner.notebooks_dir()}")
+        print(f"no notebooks in {notebooks.notebooks_dir()}")
         return
+    all_presets = notebooks.load_presets()
     for i, path in enumerate(paths):
-        params = runner.notebook_parameters(path)
-        presets = sorted(PRESETS.get(path.stem, {}))
+        params = notebooks.notebook_parameters(path)
+        presets = sorted(all_presets.get(path.stem, {}))
         print(("\n" if i else "") + f"{path.stem}  ({path})")
-        print(runner.describe_parameters(params))
+        print(notebooks.describe_parameters(params))
         print(f"  presets: {', '.join(presets) if presets else '(none)'}")
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
-    from advgeom import runner
+    from advgeom.book import notebooks
+    from advgeom.book.execute import run_notebook
 
-    path = runner.resolve_notebook(args.notebook)
-    spec = runner.notebook_parameters(path)
+    path = notebooks.resolve_notebook(args.notebook)
+    spec = notebooks.notebook_parameters(path)
     params = {}
     for name, text in args.parameter:
-        params[name] = runner.parse_value(text, spec.get(name))
-    out = Path(args.out).resolve() if args.out else runner.repo_root() / "book"
-    target = runner.run_notebook(path, params, preset=args.preset, out_dir=out, progress=not args.quiet,
-                                 kernel=args.kernel)
+        params[name] = notebooks.parse_value(text, spec.get(name))
+    out = Path(args.out).resolve() if args.out else notebooks.repo_root() / "book"
+    target = run_notebook(path, params, preset=args.preset, out_dir=out, progress=not args.quiet,
+                          kernel=args.kernel)
     print(target)
 
 
 def _cmd_book(args: argparse.Namespace) -> None:
-    from advgeom import runner
+    from advgeom.book.build import make_book
 
-    html = runner.make_book(args.preset, skip_execute=args.skip_execute, only=args.only, progress=not args.quiet,
-                            allow_missing=args.allow_missing)
+    html = make_book(args.preset, skip_execute=args.skip_execute, only=args.only, progress=not args.quiet,
+                     allow_missing=args.allow_missing)
     print(f"[advgeom] book built without warnings: {html / 'index.html'}")
 
 
 def _cmd_sweep(args: argparse.Namespace) -> None:
-    from advgeom.sweep import run_from_args
+    from advgeom.analysis.sweep import run_from_args
 
     run_from_args(args)
 
 
 def _cmd_assets(args: argparse.Namespace) -> None:
-    from advgeom import runner
-    from advgeom.assets import vendor_assets
+    from advgeom.book.assets import vendor_assets
+    from advgeom.book.notebooks import repo_root
 
-    static = Path(args.static_dir) if args.static_dir else runner.repo_root() / "_static"
+    static = Path(args.static_dir) if args.static_dir else repo_root() / "_static"
     vendor_assets(static, force=args.force)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``advgeom`` console script; returns the exit status."""
-    from advgeom.assets import AssetError
-    from advgeom.runner import BookBuildError, NotebookExecutionError
+    from advgeom.book.assets import AssetError
+    from advgeom.book.build import BookBuildError
+    from advgeom.book.execute import NotebookExecutionError
 
-    args = _parser().parse_args(argv)
+    args = _parser(argv).parse_args(argv)
     handler = {"list": _cmd_list, "run": _cmd_run, "book": _cmd_book, "sweep": _cmd_sweep, "assets": _cmd_assets}[
         args.command
     ]

@@ -45,14 +45,14 @@ from scipy.spatial import ConvexHull
 from threadpoolctl import threadpool_limits
 from tqdm.std import tqdm
 
-from advgeom import plots
+from advgeom.book import charts
 
 with warnings.catch_warnings():  # tqdm.auto: "IProgress not found"
     warnings.filterwarnings("ignore", message="IProgress not found")
     from advgeom.geometry import manifold_analysis, simulated_capacity, theory
     from advgeom.geometry.synthetic import ball_manifolds, gaussian_manifolds
 
-plots.setup_charts()
+charts.setup_charts()
 # Every matrix here is small: one BLAS thread is fastest (several threads on a
 # busy machine are up to 100x slower) and the numbers do not depend on the machine.
 threadpool_limits(limits=1)
@@ -132,74 +132,6 @@ def mean_err(values, ses=None):
     within = 0.0 if ses is None else float(np.linalg.norm(ses) / n)
     between = float(values.std(ddof=1) / np.sqrt(n)) if n > 1 else 0.0
     return float(values.mean()), max(within, between)
-
-
-def x_encoding(field, title, values, log, ticks=None):
-    """A quantitative x axis fitted to the data (not rounded to decades)."""
-    lo, hi = float(np.min(values)), float(np.max(values))
-    scale = (alt.Scale(type="log", domain=[lo, hi], nice=False) if log
-             else alt.Scale(domain=[lo, hi], nice=False, zero=False))
-    axis = alt.Undefined if ticks is None else alt.Axis(values=list(ticks))
-    return alt.X(f"{field}:Q", title=title, scale=scale, axis=axis)
-
-
-def tip(field, title, fmt=None):
-    """A tooltip entry (fmt: a d3 number format)."""
-    if fmt:
-        return alt.Tooltip(field, title=title, format=fmt)
-    return alt.Tooltip(field, title=title)
-
-
-def colour(group, title, domain, legend="right"):
-    """Colour by group in a fixed order; legend: its position, or None."""
-    return alt.Color(f"{group}:N", title=title,
-                     scale=alt.Scale(domain=list(domain)),
-                     legend=alt.Legend(orient=legend) if legend else None)
-
-
-def theory_vs_measured(curves, points, x, y, group, *, x_title, y_title,
-                       group_title, domain, log_x=False, log_y=False,
-                       ticks=None, extra_tips=(), legend="right"):
-    """Theory as lines (data ``curves``), measurements as points with error
-    bars (data ``points``, columns se, lo, hi); tooltips on both."""
-    x_enc = x_encoding(x, x_title, curves[x], log_x, ticks)
-    y_scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
-    y_enc = alt.Y(f"{y}:Q", title=y_title, scale=y_scale)
-    color = colour(group, group_title, domain, legend)
-    head = [tip(f"{group}:N", group_title), tip(f"{x}:Q", x_title, ".3g")]
-    line = alt.Chart(curves).mark_line(strokeWidth=1.6).encode(
-        x=x_enc, y=y_enc, color=color,
-        tooltip=[*head, tip(f"{y}:Q", f"theory {y_title}", ".4f")])
-    bars = alt.Chart(points).mark_errorbar(ticks=True).encode(
-        x=x_enc, y=alt.Y("lo:Q", title=y_title, scale=y_scale), y2="hi:Q",
-        color=color)
-    dots = alt.Chart(points).mark_point(filled=True, size=55, opacity=0.9)
-    dots = dots.encode(
-        x=x_enc, y=y_enc, color=color,
-        tooltip=[*head, tip(f"{y}:Q", f"measured {y_title}", ".4f"),
-                 tip("se:Q", "standard error", ".4f"), *extra_tips])
-    return alt.layer(line, bars, dots).properties(width=430, height=280)
-
-
-def measured_lines(data, x, y, group, *, x_title, y_title, title, domain,
-                   log_x=True, ticks=None, width=230, height=220,
-                   legend="right"):
-    """Measured series (column se) as lines with points and error bars."""
-    x_enc = x_encoding(x, x_title, data[x], log_x, ticks)
-    y_enc = alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(zero=False))
-    color = colour(group, None, domain, legend)
-    data = data.assign(lo=data[y] - ERR_BAR * data["se"],
-                       hi=data[y] + ERR_BAR * data["se"])
-    base = alt.Chart(data)
-    line = base.mark_line(point=True).encode(
-        x=x_enc, y=y_enc, color=color,
-        tooltip=[tip(f"{group}:N", "series"), tip(f"{x}:Q", x_title, ".3g"),
-                 tip(f"{y}:Q", y_title, ".4f"),
-                 tip("se:Q", "standard error", ".4f")])
-    bars = base.mark_errorbar(ticks=True).encode(
-        x=x_enc, y=alt.Y("lo:Q", title=y_title), y2="hi:Q", color=color)
-    return alt.layer(line, bars).properties(width=width, height=height,
-                                            title=title)
 
 
 # %% [markdown]
@@ -290,12 +222,12 @@ shown = []
 for P in cover_P:
     wanted = np.unique(np.rint(P / np.arange(0.5, 4.51, 0.25)).astype(int))
     shown.append(cover[(cover["P"] == P) & cover["n"].isin(wanted)])
-cover_chart = theory_vs_measured(
+cover_chart = charts.theory_vs_measured(
     cover, pd.concat(shown), "load", "fraction", "points",
     x_title="load P/N", y_title="separable fraction", group_title="points",
     domain=labels.values(),
-    extra_tips=(tip("n:Q", "features N"),
-                tip("theory:Q", "Cover f(P, N)", ".4f")),
+    extra_tips=(charts.tooltip("n:Q", "features N"),
+                charts.tooltip("theory:Q", "Cover f(P, N)", ".4f")),
 )
 glue("fig_cover", cover_chart, display=False)
 
@@ -465,12 +397,12 @@ g_curve = pd.DataFrame({"kappa": k_fine, "series": "points",
 g_pts = gardner.assign(capacity=gardner["mftma"], series="points",
                        lo=gardner["mftma"] - ERR_BAR * gardner["se"],
                        hi=gardner["mftma"] + ERR_BAR * gardner["se"])
-gardner_chart = theory_vs_measured(
+gardner_chart = charts.theory_vs_measured(
     g_curve, g_pts, "kappa", "capacity", "series", x_title="margin κ",
     y_title="capacity α", group_title="manifolds", domain=["points"],
     log_y=True, legend=None,
-    extra_tips=(tip("alpha0:Q", "Gardner α₀(κ)", ".4f"),
-                tip("z:Q", "deviation / SE", ".2f")),
+    extra_tips=(charts.tooltip("alpha0:Q", "Gardner α₀(κ)", ".4f"),
+                charts.tooltip("z:Q", "deviation / SE", ".2f")),
 )
 glue("fig_gardner", gardner_chart, display=False)
 
@@ -608,15 +540,15 @@ b_pts = ball_table.assign(
     lo=ball_table["mftma"] - ERR_BAR * ball_table["se"],
     hi=ball_table["mftma"] + ERR_BAR * ball_table["se"],
 )
-ball_chart = theory_vs_measured(
+ball_chart = charts.theory_vs_measured(
     b_curve, b_pts, "R", "capacity", "ball", x_title="ball radius R",
     y_title="capacity α", group_title="ball", domain=dim_label.values(),
     log_x=True, ticks=ball_radii,
-    extra_tips=(tip("theory:Q", "α_Ball(R, D)", ".4f"),
-                tip("upper:Q", "α_Ball(ρR, D)", ".4f"),
-                tip("M:Q", "points per manifold"),
-                tip("R_M:Q", "anchor radius R_M", ".3f"),
-                tip("D_M:Q", "anchor dimension D_M", ".3f")),
+    extra_tips=(charts.tooltip("theory:Q", "α_Ball(R, D)", ".4f"),
+                charts.tooltip("upper:Q", "α_Ball(ρR, D)", ".4f"),
+                charts.tooltip("M:Q", "points per manifold"),
+                charts.tooltip("R_M:Q", "anchor radius R_M", ".3f"),
+                charts.tooltip("D_M:Q", "anchor dimension D_M", ".3f")),
 )
 glue("fig_balls", ball_chart, display=False)
 
@@ -732,15 +664,15 @@ cap_data = pd.concat([
     .assign(estimate=label)
     for col, label in zip(("mftma", "sim", "ball"), methods, strict=True)
 ])
-common = dict(x_title="cloud radius r", domain=methods, ticks=gauss_radii)
+common = dict(x_title="cloud radius r", domain=methods, ticks=gauss_radii, err_bar=ERR_BAR)
 gauss_chart = alt.hconcat(
-    measured_lines(cap_data, "r", "capacity", "estimate",
+    charts.measured_lines(cap_data, "r", "capacity", "estimate",
                    y_title="capacity α", title="capacity", width=250,
                    legend="bottom", **common),
-    measured_lines(gauss.assign(se=gauss["R_M_se"], series="MFTMA"), "r",
+    charts.measured_lines(gauss.assign(se=gauss["R_M_se"], series="MFTMA"), "r",
                    "R_M", "series", y_title="anchor radius R_M",
                    title="radius", legend=None, width=170, **common),
-    measured_lines(gauss.assign(se=gauss["D_M_se"], series="MFTMA"), "r",
+    charts.measured_lines(gauss.assign(se=gauss["D_M_se"], series="MFTMA"), "r",
                    "D_M", "series", y_title="anchor dimension D_M",
                    title="dimension", legend=None, width=170, **common),
 ).resolve_scale(color="shared")

@@ -1,4 +1,4 @@
-"""Robustness: bad inputs across the CLI and the API, corrupted caches and checkpoints, interrupted runs.
+"""Robustness: bad inputs across the API, corrupted caches and checkpoints, interrupted writes.
 
 Every bad input must fail early with a message naming the bad value (ValueError / FileNotFoundError;
 exit status 2 and one line on the command line); a corrupt cache or checkpoint is reported, rebuilt and
@@ -16,12 +16,10 @@ import textwrap
 import time
 from pathlib import Path
 
-import nbformat
-import psutil
 import pytest
 import torch
 
-from advgeom import cache, cli, runner
+from advgeom import cache
 from advgeom.analysis import Protocol, cached_manifold_geometry
 from advgeom.attacks import accuracy, pgd
 from advgeom.data import load_cifar10, load_fashion_mnist, load_image_folder, read_idx
@@ -29,53 +27,7 @@ from advgeom.models import build_imagenet_model, build_model, model_config
 from advgeom.train import get_trained_model
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ROOT / "tests" / "data" / "99_tiny.py"
 TINY_MODEL = {"train_size": 20, "epochs": 1, "progress": False}
-
-
-# ------------------------------------------------------------------ command line
-
-
-@pytest.mark.parametrize(
-    "args, fragment",
-    [
-        (["list", "nope"], "unknown notebook 'nope'"),
-        (["run", str(TINY), "-p", "offsets", "[1, 'a']"], "element 1 is 'a'"),
-        (["run", str(TINY), "-p", "fail", "maybe"], "'fail' must be bool"),
-        (["run", str(TINY), "-p", "label", "[1]"], None),  # a str parameter keeps the raw text: runs fine
-        (["book", "--only", "nope", "--skip-execute"], "unknown notebook 'nope'"),
-        (["sweep", "--model", "standard", "--scheduler", "nope"], "scheduler='nope' is not allowed"),
-        (["sweep", "--model", "vone", "--manifold", "points", "--scheduler", "serial"], "manifold='points'"),
-        (["sweep", "--model", "standard", "--dataset", "cifar10", "--scheduler", "serial"], "give root="),
-        (["sweep", "--model", "standard=ckpt.pt", "--scheduler", "serial"], "checkpoint= is for the ImageNet"),
-    ],
-)
-def test_cli_bad_inputs_exit_2_with_one_line(args, fragment, tmp_path, capsys):
-    extra = ["--out", str(tmp_path), "--quiet"] if args[0] == "run" else []
-    code = cli.main([*args, *extra])
-    err = capsys.readouterr().err
-    if fragment is None:
-        assert code == 0, err
-        return
-    assert code == cli.EXIT_USER_ERROR
-    assert err.startswith("advgeom: error: ") and fragment in err.splitlines()[0]
-    assert "Traceback" not in err
-
-
-def test_cli_missing_data_folder_names_the_path(tmp_path, capsys):
-    missing = tmp_path / "no-cifar-here"
-    code = cli.main(["sweep", "--model", "standard", "--dataset", "cifar10", "--data-root", str(missing),
-                     "--scheduler", "serial", "--quiet"])  # fmt: skip
-    err = capsys.readouterr().err
-    assert code == cli.EXIT_USER_ERROR and str(missing) in err and "Traceback" not in err
-
-
-@pytest.mark.parametrize("args", [["frobnicate"], ["run"], ["run", str(TINY), "-p", "n"], ["sweep"]])
-def test_cli_usage_errors_exit_2(args, capsys):
-    with pytest.raises(SystemExit) as exc:
-        cli.main(args)
-    assert exc.value.code == 2
-    assert "usage: advgeom" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- API
@@ -100,8 +52,6 @@ def tiny_net() -> torch.nn.Module:
         (lambda: Protocol(eps=-0.1), "eps=-0.1 is too small"),
         (lambda: Protocol(n_t=2.5), "n_t must be an integer"),
         (lambda: build_imagenet_model("resnet18"), "arch='resnet18' is not allowed"),
-        (lambda: runner.resolve_params(TINY, {"n": "3"}), "'n' must be int"),
-        (lambda: runner.resolve_params(TINY, preset="huge"), "no preset 'huge'"),
     ],
 )
 def test_api_bad_values_are_named(call, fragment):
@@ -236,43 +186,7 @@ def test_corrupt_geometry_cache_is_recomputed(fresh_cache):
     assert again["capacity"].tolist() == pytest.approx(first["capacity"].tolist())
 
 
-def test_corrupt_runner_timings_are_ignored(fresh_cache, tmp_path):
-    timings = fresh_cache / "runner" / "timings.json"
-    timings.parent.mkdir(parents=True)
-    timings.write_text("{ not json")
-    runner.run_notebook(TINY, {"n": 2}, out_dir=tmp_path / "out", progress=True)
-    assert timings.read_text().startswith("{") and "99_tiny" in timings.read_text()
-
-
 # --------------------------------------------------------------------- interrupted runs
-
-SLOW = '''\
-# %% [markdown]
-# # A slow chapter
-
-# %% tags=["parameters"]
-sleep_s = 0.0  # seconds to sleep in the middle
-marker = ""  # file written just before sleeping
-
-# %%
-import pathlib
-import time
-
-from myst_nb import glue
-
-if marker:
-    pathlib.Path(marker).write_text("sleeping")
-time.sleep(sleep_s)
-glue("slept", sleep_s, display=False)
-'''
-
-
-def _start(notebook: Path, out: Path, **params: object) -> subprocess.Popen:
-    args = [sys.executable, "-m", "advgeom", "run", str(notebook), "--out", str(out), "--quiet"]
-    for name, value in params.items():
-        args += ["-p", name, str(value)]
-    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-
 
 def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 90.0) -> None:
     end = time.monotonic() + timeout
@@ -281,82 +195,6 @@ def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 90.0) -> None
         assert time.monotonic() < end, "the notebook never reached its sleep"
         time.sleep(0.2)
 
-
-def _kill_tree(proc: subprocess.Popen, sig: int) -> list[psutil.Process]:
-    """Send ``sig`` to the runner only; return its descendants (the kernel) for clean-up by pid."""
-    children = psutil.Process(proc.pid).children(recursive=True)
-    os.kill(proc.pid, sig)
-    return children
-
-
-def _reap(children: list[psutil.Process]) -> None:
-    for child in children:  # the processes this test started, by pid
-        try:
-            child.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(children, timeout=10)
-
-
-@pytest.fixture
-def slow_notebook(tmp_path) -> Path:
-    path = tmp_path / "notebooks" / "98_slow.py"
-    path.parent.mkdir()
-    path.write_text(SLOW)
-    return path
-
-
-def _glued(path: Path) -> dict[str, str]:
-    nb = nbformat.read(path, as_version=4)
-    return {o["metadata"]["scrapbook"]["name"]: o["data"]["application/papermill.record/text/plain"]
-            for c in nb.cells for o in c.get("outputs", []) if "scrapbook" in o.get("metadata", {})}  # fmt: skip
-
-
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
-def test_killed_run_leaves_no_half_written_notebook(slow_notebook, tmp_path, sig):
-    out = tmp_path / "book"
-    target = out / "98_slow.ipynb"
-    good = runner.run_notebook(slow_notebook, {"sleep_s": 0.0}, out_dir=out, progress=False)
-    before = good.read_bytes()
-
-    marker = tmp_path / "sleeping"
-    proc = _start(slow_notebook, out, sleep_s=120, marker=marker)
-    children: list[psutil.Process] = []
-    try:
-        _wait_for(marker, proc)
-        children = _kill_tree(proc, sig)
-        proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        _reap(children)
-    if sig == signal.SIGINT:
-        assert proc.returncode == 130 and "interrupted" in proc.stderr.read()
-    assert target.read_bytes() == before  # the last good page is untouched
-    assert not (out / "98_slow.failed.ipynb").exists()
-    leftovers = list(out.glob(".98_slow.*.running.ipynb"))
-    if sig == signal.SIGINT:
-        assert leftovers == []  # a clean interrupt removes its temporary output
-    # a re-run completes, replaces the page and removes what the killed run left behind
-    runner.run_notebook(slow_notebook, {"sleep_s": 0.5}, out_dir=out, progress=False)
-    assert float(_glued(target)["slept"]) == 0.5
-    assert sorted(p.name for p in out.iterdir()) == ["98_slow.ipynb"]
-
-
-def test_killed_first_run_leaves_no_target(slow_notebook, tmp_path):
-    out = tmp_path / "book"
-    marker = tmp_path / "sleeping"
-    proc = _start(slow_notebook, out, sleep_s=120, marker=marker)
-    children: list[psutil.Process] = []
-    try:
-        _wait_for(marker, proc)
-        children = _kill_tree(proc, signal.SIGKILL)
-        proc.wait(timeout=60)
-    finally:
-        _reap(children)
-    assert not (out / "98_slow.ipynb").exists()
-    assert [p for p in out.iterdir() if not p.name.startswith(".")] == []  # only hidden temporaries, if any
 
 
 ATOMIC_WRITER = textwrap.dedent('''\

@@ -1,4 +1,4 @@
-"""advgeom.assets: the offline vega bundle and MathJax, and the Sphinx hook that keeps pages lean."""
+"""advgeom.book.assets: the offline vega bundle and MathJax, and the Sphinx hook that keeps pages lean."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from advgeom import assets
+from advgeom.book import assets
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +88,6 @@ def test_sphinx_hook_drops_auto_added_vendor_files(tmp_path):
     for part in ("vendor/vega/vega-bundle.js", "vendor/mathjax/tex-mml-chtml.js"):
         (tmp_path / "_static" / part).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "_static" / part).write_text("x")
-    assets._prune_vendor_files(App(), config)
+    assets.prune_vendor_files(App(), config)
     assert config["html_js_files"] == ["vendor/vega/vega-bundle.js", "custom.js"]
     assert config["html_css_files"] == ["book.css"]

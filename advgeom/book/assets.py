@@ -25,6 +25,11 @@ import tarfile
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
+    from sphinx.config import Config
 
 MATHJAX_VERSION = "3.2.2"
 MATHJAX_ENTRY = "tex-mml-chtml.js"
@@ -195,7 +200,7 @@ def vendor_assets(
 _KEEP_JS = (f"{VENDOR}/vega/{VEGA_BUNDLE}",)
 
 
-def _prune_vendor_files(app, config) -> None:
+def prune_vendor_files(app: Sphinx, config: Config) -> None:
     """jupyter-book adds every .js/.css under ``_static`` to every page; drop the vendored
     component files (MathJax loads its own pieces on demand) but keep the vega bundle once."""
     from sphinx.util import logging
@@ -221,7 +226,7 @@ def _prune_vendor_files(app, config) -> None:
         )
 
 
-def setup(app) -> dict:
-    """Sphinx extension ``advgeom.assets`` (listed in ``_config.yml``): see :func:`_prune_vendor_files`."""
-    app.connect("config-inited", _prune_vendor_files, priority=900)
+def setup(app: Sphinx) -> dict:
+    """Sphinx extension ``advgeom.book.assets`` (listed in ``_config.yml``): see :func:`prune_vendor_files`."""
+    app.connect("config-inited", prune_vendor_files, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,4 +1,4 @@
-"""Charts for the book: an offline altair renderer, one theme, and small shared chart helpers.
+"""Charts for the book: an offline altair renderer, one theme, and the chart helpers the chapters share.
 
 Call :func:`setup_charts` once at the top of a notebook. It enables the altair renderer
 ``"advgeom"``, whose display bundle holds
@@ -6,16 +6,21 @@ Call :func:`setup_charts` once at the top of a notebook. It enables the altair r
 * the Vega-Lite spec under ``application/vnd.vegalite.v<major>+json`` (v6 for altair 6),
   which notebook front ends with a renderer for that Vega-Lite version draw natively;
 * when the notebook is executed for the book (``ADVGEOM_BOOK=1``, set by
-  :func:`advgeom.runner.run_notebook`) or ``setup_charts(html=True)``: ``text/html``
+  :func:`advgeom.book.execute.run_notebook`) or ``setup_charts(html=True)``: ``text/html``
   holding a ``<div>`` with a unique id and an inline ``<script>`` that calls the global
   ``vegaEmbed`` defined by the vendored bundle (``_static/vendor/vega/vega-bundle.js``,
-  see :mod:`advgeom.assets`). No ``<script src>``, no CDN: myst-nb puts this HTML in
+  see :mod:`advgeom.book.assets`). No ``<script src>``, no CDN: myst-nb puts this HTML in
   the page (it prefers ``text/html``), and ``myst_nb.glue(name, chart, display=False)``
   + ``{glue:figure}`` works the same way.
 
 The HTML is off by default in interactive sessions because front ends such as
 JupyterLab rank ``text/html`` above the Vega-Lite MIME type and the page there has no
 global ``vegaEmbed``.
+
+The helpers: :func:`line_with_errorbars` and :func:`faceted_lines` (measured series with error bars,
+optionally in small multiples), :func:`theory_vs_measured` (theory curves against measured points) and
+:func:`measured_lines`, built from the encodings :func:`x_encoding`, :func:`colour` and :func:`tooltip`.
+This module is for the book's pages only: nothing outside :mod:`advgeom.book` and the chapters imports it.
 """
 
 from __future__ import annotations
@@ -23,14 +28,16 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import altair as alt
+import numpy as np
+
+from advgeom.book import BOOK_ENV
 
 RENDERER = "advgeom"
 THEME = "advgeom"
-BOOK_ENV = "ADVGEOM_BOOK"
 # Okabe & Ito (2008) colour-blind safe palette (black moved last)
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
@@ -263,3 +270,119 @@ def faceted_lines(
     if independent_y:
         chart = chart.resolve_scale(y="independent")
     return chart.properties(title=title) if title is not None else chart
+
+
+# ------------------------------------------------------------- theory against measurement
+
+
+def x_encoding(
+    field: str, title: str | None, values: Any, log: bool = False, ticks: Sequence[float] | None = None
+) -> alt.X:
+    """A quantitative x axis fitted to ``values`` (domain min..max, not rounded to decades).
+
+    ``log``: a log scale; ``ticks``: the tick values (default: Vega-Lite's).
+    """
+    lo, hi = float(np.min(values)), float(np.max(values))
+    scale = (alt.Scale(type="log", domain=[lo, hi], nice=False) if log
+             else alt.Scale(domain=[lo, hi], nice=False, zero=False))  # fmt: skip
+    axis = alt.Undefined if ticks is None else alt.Axis(values=list(ticks))
+    return alt.X(f"{field}:Q", title=title, scale=scale, axis=axis)
+
+
+def tooltip(field: str, title: str | None, fmt: str | None = None) -> alt.Tooltip:
+    """A tooltip entry for ``field`` (a shorthand such as ``"n:Q"``); ``fmt``: a d3 number format (``".4f"``)."""
+    if fmt:
+        return alt.Tooltip(field, title=title, format=fmt)
+    return alt.Tooltip(field, title=title)
+
+
+def colour(group: str, title: str | None, domain: Iterable[str], legend: str | None = "right") -> alt.Color:
+    """Colour by the nominal column ``group``, its values in the fixed order ``domain`` (so one series keeps
+    one colour across charts); ``legend``: the legend's position (``"right"``, ``"bottom"``, ...) or None."""
+    return alt.Color(f"{group}:N", title=title,
+                     scale=alt.Scale(domain=list(domain)),
+                     legend=alt.Legend(orient=legend) if legend else None)  # fmt: skip
+
+
+def theory_vs_measured(
+    curves: Any,
+    points: Any,
+    x: str,
+    y: str,
+    group: str,
+    *,
+    x_title: str,
+    y_title: str,
+    group_title: str | None,
+    domain: Iterable[str],
+    log_x: bool = False,
+    log_y: bool = False,
+    ticks: Sequence[float] | None = None,
+    extra_tips: Sequence[alt.Tooltip] = (),
+    legend: str | None = "right",
+    se: str = "se",
+    lo: str = "lo",
+    hi: str = "hi",
+    width: int = 430,
+    height: int = 280,
+) -> alt.LayerChart:
+    """A theory against its measurement: the theory as lines (data ``curves``), the measurements as points
+    with error bars from column ``lo`` to column ``hi`` (data ``points``, standard error in column ``se``),
+    one colour per ``group``; tooltips on both (``extra_tips`` are added to the points').
+
+    The x axis is fitted to the theory's ``x`` range (:func:`x_encoding`).
+    """
+    x_enc = x_encoding(x, x_title, curves[x], log_x, ticks)
+    y_scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
+    y_enc = alt.Y(f"{y}:Q", title=y_title, scale=y_scale)
+    color = colour(group, group_title, domain, legend)
+    head = [tooltip(f"{group}:N", group_title), tooltip(f"{x}:Q", x_title, ".3g")]
+    line = alt.Chart(curves).mark_line(strokeWidth=1.6).encode(
+        x=x_enc, y=y_enc, color=color,
+        tooltip=[*head, tooltip(f"{y}:Q", f"theory {y_title}", ".4f")])  # fmt: skip
+    bars = alt.Chart(points).mark_errorbar(ticks=True).encode(
+        x=x_enc, y=alt.Y(f"{lo}:Q", title=y_title, scale=y_scale), y2=f"{hi}:Q",
+        color=color)  # fmt: skip
+    dots = alt.Chart(points).mark_point(filled=True, size=55, opacity=0.9)
+    dots = dots.encode(
+        x=x_enc, y=y_enc, color=color,
+        tooltip=[*head, tooltip(f"{y}:Q", f"measured {y_title}", ".4f"),
+                 tooltip(f"{se}:Q", "standard error", ".4f"), *extra_tips])  # fmt: skip
+    return alt.layer(line, bars, dots).properties(width=width, height=height)
+
+
+def measured_lines(
+    data: Any,
+    x: str,
+    y: str,
+    group: str,
+    *,
+    x_title: str,
+    y_title: str,
+    title: str,
+    domain: Iterable[str],
+    log_x: bool = True,
+    ticks: Sequence[float] | None = None,
+    width: int = 230,
+    height: int = 220,
+    legend: str | None = "right",
+    se: str = "se",
+    err_bar: float = 2,
+) -> alt.LayerChart:
+    """Measured series (a DataFrame ``data``) as lines with points, one colour per ``group``, and error
+    bars of +/- ``err_bar`` standard errors (column ``se``); the x axis fitted to the data (:func:`x_encoding`).
+    """
+    x_enc = x_encoding(x, x_title, data[x], log_x, ticks)
+    y_enc = alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(zero=False))
+    color = colour(group, None, domain, legend)
+    data = data.assign(lo=data[y] - err_bar * data[se],
+                       hi=data[y] + err_bar * data[se])  # fmt: skip
+    base = alt.Chart(data)
+    line = base.mark_line(point=True).encode(
+        x=x_enc, y=y_enc, color=color,
+        tooltip=[tooltip(f"{group}:N", "series"), tooltip(f"{x}:Q", x_title, ".3g"),
+                 tooltip(f"{y}:Q", y_title, ".4f"),
+                 tooltip(f"{se}:Q", "standard error", ".4f")])  # fmt: skip
+    bars = base.mark_errorbar(ticks=True).encode(
+        x=x_enc, y=alt.Y("lo:Q", title=y_title), y2="hi:Q", color=color)
+    return alt.layer(line, bars).properties(width=width, height=height, title=title)

@@ -1,0 +1,504 @@
+"""The chapters as data: where they are, their parameters, their presets, the values they glue.
+
+Chapters live in ``notebooks/NN_name.py`` (Jupytext percent format). Each has one cell tagged
+``parameters`` made of simple assignments::
+
+    # %% tags=["parameters"]
+    n_images = 50  # images per class manifold
+    eps_grid = [0.0, 0.5, 1.0]  # attack strengths (x/255)
+
+The default of each name fixes its type (int, float, str, bool, None, or a list/tuple of those) and the
+trailing comment is its description. Overrides are checked against these before anything runs; a wrong
+name or type raises ``ValueError`` listing what is allowed. :func:`parse_value` reads a command-line
+value and :func:`format_value` writes one that reads back exactly.
+
+Next to the chapters lies their data (read by the loaders here; each takes the folder, by default the
+repository's ``notebooks/``):
+
+* ``presets.toml``: per chapter stem, its named parameter sets (``[STEM.presets.NAME]``, overrides of
+  the parameters cell; every chapter has ``tiny``, seconds for the tests, and ``classroom``, a few
+  minutes on a laptop) and the human-written run-time estimates printed before a run
+  (``[STEM.estimates]``, key ``default`` for no preset): :func:`load_presets`, :func:`load_estimates`;
+* ``glance.yml``: the sentences, figure and caption of the landing page's *findings at a glance*:
+  :func:`load_glance`.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import os
+import re
+import tokenize
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+ROOT_ENV = "ADVGEOM_ROOT"
+NOTEBOOK_GLOB = "[0-9]*.py"
+PRESETS_FILE = "presets.toml"
+GLANCE_FILE = "glance.yml"
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def repo_root() -> Path:
+    """The repository root: ``$ADVGEOM_ROOT``, else the folder above the package if it holds
+    ``pyproject.toml`` and ``_config.yml`` (an editable install), else the current directory."""
+    env = os.environ.get(ROOT_ENV)
+    if env:
+        return Path(env).resolve()
+    here = Path(__file__).resolve().parents[2]
+    if (here / "pyproject.toml").is_file() and (here / "_config.yml").is_file():
+        return here
+    return Path.cwd().resolve()
+
+
+def notebooks_dir() -> Path:
+    """``<repo root>/notebooks``."""
+    return repo_root() / "notebooks"
+
+
+def list_notebooks(folder: str | os.PathLike[str] | None = None) -> list[Path]:
+    """The book's notebooks, ``notebooks/[0-9]*.py`` sorted by name."""
+    folder = Path(folder) if folder is not None else notebooks_dir()
+    return sorted(p for p in folder.glob(NOTEBOOK_GLOB) if p.is_file())
+
+
+def resolve_notebook(name: str | os.PathLike[str]) -> Path:
+    """Find a notebook by stem (``01_vision_geometry``), number (``01``/``1``), file name,
+    name without number (``vision_geometry``) or path to a ``.py`` file."""
+    text = str(name)
+    path = Path(text)
+    if path.suffix == ".py" and path.is_file():
+        return path.resolve()
+    books = list_notebooks()
+    stem = Path(text).name
+    stem = stem[:-3] if stem.endswith(".py") else stem
+    matches = [p for p in books if p.stem == stem]
+    if not matches and stem.isdigit():
+        matches = [p for p in books if p.stem.split("_", 1)[0].isdigit() and int(p.stem.split("_", 1)[0]) == int(stem)]
+    if not matches:
+        matches = [p for p in books if p.stem.split("_", 1)[-1] == stem]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise ValueError(f"notebook {text!r} is ambiguous: it matches {[p.stem for p in matches]}")
+    names = ", ".join(p.stem for p in books) or f"(none in {notebooks_dir()})"
+    raise ValueError(
+        f"unknown notebook {text!r}; available: {names} (give the full name, its number, or a path to a .py notebook)"
+    )
+
+
+def relative_link(from_dir: Path, to: Path) -> str:
+    """A posix relative path from folder ``from_dir`` to file ``to`` (for links inside the book)."""
+    return Path(os.path.relpath(to, from_dir)).as_posix()
+
+
+# --------------------------------------------------------------------- parameters
+
+
+_SCALARS: dict[type, str] = {bool: "bool", int: "int", float: "float", str: "str"}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One notebook parameter: its default, inferred type and description.
+
+    ``kind`` is ``"int"``, ``"float"``, ``"str"``, ``"bool"``, ``"any"`` (default None)
+    or ``"list"``/``"tuple"``; ``element`` is the element kind of a list/tuple
+    (``"any"`` when the default is empty or mixed).
+    """
+
+    name: str
+    default: Any
+    kind: str
+    element: str | None = None
+    description: str = ""
+
+    @property
+    def type_name(self) -> str:
+        """Human-readable type, e.g. ``float``, ``list[float]``, ``None (any literal)``."""
+        if self.kind in ("list", "tuple"):
+            return f"{self.kind}[{self.element}]"
+        if self.kind == "any":
+            return "None (any literal)"
+        return self.kind
+
+    def check(self, value: Any) -> Any:
+        """Return ``value`` converted to this parameter's type (int->float, tuple->list), or raise."""
+        if self.kind == "any":
+            _check_literal(self.name, value)
+            return _to_injectable(value)
+        if self.kind in ("list", "tuple"):
+            if not isinstance(value, (list, tuple)):
+                raise ValueError(
+                    f"parameter {self.name!r} must be {self.type_name}, got {value!r} ({type(value).__name__})"
+                )
+            out = []
+            for i, v in enumerate(value):
+                try:
+                    out.append(_check_scalar(f"{self.name}[{i}]", v, self.element or "any"))
+                except ValueError:
+                    raise ValueError(
+                        f"parameter {self.name!r} must be {self.type_name}; element {i} is {v!r} ({type(v).__name__})"
+                    ) from None
+            return out
+        return _check_scalar(self.name, value, self.kind)
+
+
+def _check_scalar(name: str, value: Any, kind: str) -> Any:
+    if kind == "any":
+        _check_literal(name, value)
+        return _to_injectable(value)
+    ok = {
+        "bool": isinstance(value, bool),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "str": isinstance(value, str),
+    }[kind]
+    if not ok:
+        raise ValueError(f"parameter {name!r} must be {kind}, got {value!r} ({type(value).__name__})")
+    return float(value) if kind == "float" else value
+
+
+def _check_literal(name: str, value: Any) -> None:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_literal(f"{name}[{i}]", v)
+        return
+    raise ValueError(f"parameter {name!r} must be a simple literal (number, str, bool, None or a list), got {value!r}")
+
+
+def _to_injectable(value: Any) -> Any:
+    """papermill injects lists but not tuples: turn tuples into lists, recursively."""
+    if isinstance(value, (list, tuple)):
+        return [_to_injectable(v) for v in value]
+    return value
+
+
+def _infer(name: str, default: Any, description: str) -> Parameter:
+    if default is None:
+        return Parameter(name, None, "any", None, description)
+    if type(default) in _SCALARS:
+        return Parameter(name, default, _SCALARS[type(default)], None, description)
+    if isinstance(default, (list, tuple)):
+        kinds = {_SCALARS.get(type(v), "any") for v in default}
+        if kinds == {"int", "float"}:
+            element = "float"
+        elif len(kinds) == 1 and "any" not in kinds:
+            element = kinds.pop()
+        else:
+            element = "any"
+        return Parameter(name, default, type(default).__name__, element, description)
+    raise ValueError(f"parameter {name!r} has an unsupported default {default!r}")
+
+
+def parse_parameters(source: str, *, origin: str = "<parameters cell>") -> dict[str, Parameter]:
+    """Parse a parameters cell: ``name = literal  # description`` lines, via ``ast``.
+
+    Raises ValueError for anything else (expressions, tuple targets, calls), naming the line.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as err:
+        raise ValueError(f"{origin}: the parameters cell is not valid Python: {err}") from err
+    comments: dict[int, str] = {}
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.COMMENT:
+            comments[tok.start[0]] = tok.string.lstrip("#").strip()
+    params: dict[str, Parameter] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            target, value_node = node.targets[0].id, node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            target, value_node = node.target.id, node.value
+        else:
+            raise ValueError(
+                f"{origin}, line {node.lineno}: parameters cells may only hold `name = literal  # description` lines"
+            )
+        try:
+            default = ast.literal_eval(value_node)
+        except ValueError as err:
+            raise ValueError(
+                f"{origin}, line {node.lineno}: the default of {target!r} must be a literal "
+                f"(number, str, bool, None, list/tuple of those), got `{ast.unparse(value_node)}`"
+            ) from err
+        description = comments.get(node.end_lineno or node.lineno, "")
+        params[target] = _infer(target, default, description)
+    return params
+
+
+def read_notebook(path: str | os.PathLike[str]) -> Any:
+    """The notebook at ``path`` (a Jupytext ``.py`` file), as an nbformat notebook node."""
+    import jupytext
+
+    return jupytext.read(path)
+
+
+def _parameters_cell(nb, origin: str) -> str:
+    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(cells) != 1:
+        raise ValueError(f"{origin}: expected exactly one code cell tagged 'parameters', found {len(cells)}")
+    return cells[0].source
+
+
+def notebook_parameters(name: str | os.PathLike[str]) -> dict[str, Parameter]:
+    """The parameters of a notebook (name -> Parameter), in cell order."""
+    path = resolve_notebook(name)
+    return parse_parameters(_parameters_cell(read_notebook(path), str(path)), origin=path.name)
+
+
+def describe_parameters(params: Mapping[str, Parameter]) -> str:
+    """``name: type = default  # description`` lines, for error messages and ``advgeom list``."""
+    if not params:
+        return "  (no parameters)"
+    width = max(len(p.name) + len(p.type_name) for p in params.values()) + 2
+    lines = []
+    for p in params.values():
+        head = f"{p.name}: {p.type_name}".ljust(width)
+        lines.append(f"  {head} = {p.default!r}" + (f"  # {p.description}" if p.description else ""))
+    return "\n".join(lines)
+
+
+def validate_params(
+    spec: Mapping[str, Parameter], values: Mapping[str, Any], *, notebook: str = "notebook"
+) -> dict[str, Any]:
+    """Check names and types of ``values`` against ``spec``; return them converted for injection."""
+    unknown = [k for k in values if k not in spec]
+    if unknown:
+        raise ValueError(
+            f"{notebook} has no parameter(s) {', '.join(map(repr, unknown))}; valid parameters: "
+            f"{', '.join(spec) or '(none)'}\n" + describe_parameters(spec)
+        )
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        try:
+            out[key] = spec[key].check(value)
+        except ValueError as err:
+            raise ValueError(f"{notebook}: {err}; the default is {spec[key].default!r}") from None
+    return out
+
+
+def parse_value(text: str, expected: Parameter | None = None) -> Any:
+    """Parse a command-line VALUE like papermill's ``-p``/``-y``: a Python literal, else YAML,
+    else the raw string. A ``str`` parameter keeps the raw text unless it is a quoted string."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        import yaml
+
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = text
+    if expected is not None and expected.kind == "str" and not isinstance(value, str):
+        return text
+    return value
+
+
+def format_value(value: Any, expected: Parameter | None = None) -> str:
+    """The text of ``-p NAME VALUE`` that :func:`parse_value` reads back as ``value``.
+
+    ``expected`` is the notebook's :class:`Parameter` (a ``str`` parameter keeps raw text).
+    """
+    candidates = [value] if isinstance(value, str) else []
+    candidates.append(repr(list(value)) if isinstance(value, tuple) else repr(value))
+    for text in candidates:
+        if same_value(parse_value(text, expected), value):
+            return text
+    raise ValueError(f"value {value!r} cannot be written as a command-line literal")
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equal values of the same types (lists and tuples compared element-wise): ``2`` is not ``2.0``."""
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and a == b
+
+
+# ------------------------------------------------------------------ chapter data
+
+
+def _data_file(folder: str | os.PathLike[str] | None, name: str) -> Path:
+    return (Path(folder) if folder is not None else notebooks_dir()) / name
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository root when it lies inside it (for messages)."""
+    try:
+        return path.resolve().relative_to(repo_root()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _chapter_data(folder: str | os.PathLike[str] | None) -> tuple[Path, dict[str, dict[str, Any]]]:
+    """``presets.toml`` of ``folder`` parsed and checked: ``stem -> {"presets": ..., "estimates": ...}``.
+
+    A missing file means no presets and no estimates. Anything else than tables of presets (tables of
+    parameter values) and of estimates (strings) raises ``ValueError`` naming the file.
+    """
+    path = _data_file(folder, PRESETS_FILE)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return path, {}
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ValueError(f"{_shown(path)} is not valid TOML: {err}") from None
+    for stem, chapter in data.items():
+        where = f"{_shown(path)}, chapter {stem!r}"
+        if not isinstance(chapter, dict) or set(chapter) - {"presets", "estimates"}:
+            raise ValueError(f"{where}: expected only the tables [{stem}.presets.NAME] and [{stem}.estimates]")
+        for name, values in chapter.get("presets", {}).items():
+            if not isinstance(values, dict):
+                raise ValueError(f"{where}: preset {name!r} must be a table of parameter values")
+        for name, text in chapter.get("estimates", {}).items():
+            if not isinstance(text, str):
+                raise ValueError(f"{where}: estimate {name!r} must be a string, got {text!r}")
+    return path, data
+
+
+def load_presets(folder: str | os.PathLike[str] | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+    """``stem -> preset name -> parameter overrides`` from ``<folder>/presets.toml`` (default folder: the
+    repository's ``notebooks/``; no file: no presets). Values keep their TOML types (``2`` is an int,
+    ``2.0`` a float), which :func:`validate_params` checks against the parameters cell."""
+    _, data = _chapter_data(folder)
+    return {stem: dict(chapter.get("presets", {})) for stem, chapter in data.items() if chapter.get("presets")}
+
+
+def load_estimates(folder: str | os.PathLike[str] | None = None) -> dict[str, dict[str, str]]:
+    """``stem -> preset name (or "default") -> human-written run time`` from ``<folder>/presets.toml``."""
+    _, data = _chapter_data(folder)
+    return {stem: dict(chapter["estimates"]) for stem, chapter in data.items() if chapter.get("estimates")}
+
+
+def get_preset(stem: str, preset: str, folder: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """The raw overrides of ``preset`` for notebook ``stem`` (ValueError listing presets if unknown)."""
+    path, data = _chapter_data(folder)
+    available = data.get(stem, {}).get("presets", {})
+    if preset not in available:
+        raise ValueError(
+            f"notebook {stem} has no preset {preset!r}; available: {sorted(available) or '(none)'}"
+            f" (presets are defined in {_shown(path)})"
+        )
+    return dict(available[preset])
+
+
+def resolve_params(
+    name: str | os.PathLike[str], params: Mapping[str, Any] | None = None, preset: str | None = None
+) -> tuple[Path, dict[str, Any]]:
+    """Notebook path and validated overrides: the preset's, updated by ``params``."""
+    path = resolve_notebook(name)
+    spec = parse_parameters(_parameters_cell(read_notebook(path), str(path)), origin=path.name)
+    merged: dict[str, Any] = {}
+    if preset is not None:
+        merged.update(validate_params(spec, get_preset(path.stem, preset), notebook=f"{path.stem} preset {preset!r}"))
+    merged.update(validate_params(spec, dict(params or {}), notebook=path.stem))
+    return path, merged
+
+
+class GlanceSentence(NamedTuple):
+    """One sentence of the landing page: ``{key}`` in ``sentence`` becomes the value ``chapter`` glued as ``key``."""
+
+    chapter: str
+    keys: tuple[str, ...]
+    sentence: str
+
+
+@dataclass(frozen=True)
+class Glance:
+    """The landing page's *findings at a glance*, as ``notebooks/glance.yml`` describes it.
+
+    ``figure`` is ``(chapter stem, glue key)`` of the figure shown under the sentences (None: no figure);
+    ``plain_keys`` are glued with the number format ``g``, every other key with ``.2f``.
+    """
+
+    sentences: tuple[GlanceSentence, ...] = ()
+    figure: tuple[str, str] | None = None
+    caption: str = ""
+    plain_keys: tuple[str, ...] = ()
+
+
+def load_glance(folder: str | os.PathLike[str] | None = None) -> Glance:
+    """Read ``<folder>/glance.yml`` (default folder: the repository's ``notebooks/``; no file: an empty
+    summary). Keys: ``sentences`` (a list of ``chapter``, ``keys``, ``sentence``), ``figure`` (``chapter``
+    and ``key``), ``caption``, ``plain_keys``. A malformed file raises ``ValueError`` naming it."""
+    import yaml
+
+    path = _data_file(folder, GLANCE_FILE)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Glance()
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        raise ValueError(f"{_shown(path)} is not valid YAML: {err}") from None
+
+    def fail(what: str) -> ValueError:
+        return ValueError(f"{_shown(path)}: {what}")
+
+    def strings(value: Any, what: str) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise fail(f"{what} must be a list of strings, got {value!r}")
+        return tuple(value)
+
+    if not isinstance(data, dict) or set(data) - {"sentences", "figure", "caption", "plain_keys"}:
+        raise fail("expected only the keys sentences, figure, caption and plain_keys")
+    sentences = []
+    for i, item in enumerate(data.get("sentences") or []):
+        if not isinstance(item, dict) or set(item) != {"chapter", "keys", "sentence"}:
+            raise fail(f"sentence {i} must have exactly the keys chapter, keys and sentence")
+        if not isinstance(item["chapter"], str) or not isinstance(item["sentence"], str):
+            raise fail(f"sentence {i}: chapter and sentence must be strings")
+        keys = strings(item["keys"], f"sentence {i}: keys")
+        sentences.append(GlanceSentence(item["chapter"], keys, item["sentence"]))
+    figure = data.get("figure")
+    if figure is not None:
+        if not isinstance(figure, dict) or set(figure) != {"chapter", "key"}:
+            raise fail("figure must have exactly the keys chapter and key")
+        figure = (str(figure["chapter"]), str(figure["key"]))
+    caption = data.get("caption") or ""
+    if not isinstance(caption, str):
+        raise fail(f"caption must be a string, got {caption!r}")
+    plain = strings(data.get("plain_keys") or [], "plain_keys")
+    return Glance(tuple(sentences), figure, caption, plain)
+
+
+# ------------------------------------------------------------------ glued values
+
+
+def glued_values(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """``name -> value`` of every ``myst_nb.glue`` output in an executed notebook.
+
+    Values are read back from their ``text/plain`` form: Python literals (numbers, strings, lists,
+    dicts) are evaluated, anything else (charts, tables) is returned as its text.
+    """
+    import nbformat
+
+    values: dict[str, Any] = {}
+    for cell in nbformat.read(Path(path), as_version=4).cells:
+        for output in cell.get("outputs", []):
+            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            if not name:
+                continue
+            text = output.get("data", {}).get("application/papermill.record/text/plain", "")
+            try:
+                values[name] = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                values[name] = text
+    return values
+
+
+def glue_names_in_prose(name: str | os.PathLike[str]) -> set[str]:
+    """Names a notebook's markdown refers to with ``{glue:...}`name``` roles or ``{glue:figure}`` directives."""
+    source = resolve_notebook(name).read_text()
+    used = set(re.findall(r"\{glue(?::text|:figure|:any|:md)?\}`([A-Za-z0-9_]+)", source))
+    return used | set(re.findall(r"\{glue:figure\}\s+([A-Za-z0-9_]+)", source))
