@@ -17,7 +17,7 @@ fresh noise draws (:func:`accuracy`). Inputs may be any tensor (images, waveform
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
@@ -25,7 +25,9 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from advgeom.checks import check_choice, check_float, check_int
+from advgeom.checks import Interval, Options, Satisfies, check_choice, validate_params
+from advgeom.data.batches import iter_batches
+from advgeom.device import model_device
 from advgeom.models.noise import is_stochastic, seeded_noise, split_at_noise
 
 NORMS = ("linf", "l2", "l1")
@@ -33,12 +35,6 @@ LOSSES = ("ce", "margin")
 Bounds = tuple[float, float] | None
 DEFAULT_EOT = 8  # noise draws per attack step for stochastic models (VOneNet's evaluation uses 8)
 DEFAULT_SCORE_DRAWS = 16  # fresh noise draws when scoring a stochastic model
-
-
-def _model_device(model: nn.Module) -> torch.device:
-    for t in (*model.parameters(), *model.buffers()):
-        return t.device
-    return torch.device("cpu")
 
 
 @contextlib.contextmanager
@@ -51,13 +47,43 @@ def _seeded(seed: int | None, device: torch.device) -> Iterator[torch.Generator 
         yield torch.Generator(device=device).manual_seed(seed + 1)
 
 
-def _bounds(bounds: Bounds) -> Bounds:
+def check_bounds(bounds: Bounds) -> Bounds:
+    """``bounds`` as ``(low, high)`` floats with ``low < high``, or None (unbounded inputs); ValueError otherwise."""
     if bounds is None:
         return None
-    lo, hi = (float(b) for b in bounds)
+    try:
+        lo, hi = (float(b) for b in bounds)
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"bounds={bounds!r} must be (low, high) with low < high, or None for unbounded inputs"
+        ) from err
     if not lo < hi:
         raise ValueError(f"bounds={bounds!r} must be (low, high) with low < high, or None for unbounded inputs")
     return lo, hi
+
+
+def check_losses(loss: str | Sequence[str]) -> list[str]:
+    """The attack objectives ``loss`` names (one of :data:`LOSSES` or a non-empty sequence of them), as a list."""
+    try:
+        losses = [loss] if isinstance(loss, str) else list(loss)
+    except TypeError as err:
+        raise ValueError(f"loss={loss!r} is not allowed; choose from {list(LOSSES)} or a sequence of them") from err
+    if not losses:
+        raise ValueError(f"loss={loss!r} is empty; choose from {list(LOSSES)} or a sequence of them")
+    for name in losses:
+        check_choice("loss", name, LOSSES)
+    return losses
+
+
+# Declared argument constraints (advgeom.checks.validate_params) shared by the attack and training entry points.
+NORM_CONSTRAINT = Options(NORMS)
+EPS_CONSTRAINT = Interval(float, 0.0, None)
+BOUNDS_CONSTRAINT = Satisfies(
+    check_bounds, (0.0, 1.0), ((1.0, 0.0), (0.5, 0.5), "ab", 3), "(low, high) with low < high, or None"
+)
+LOSS_CONSTRAINT = Satisfies(check_losses, "ce", ("hinge", (), 3), f"one of {list(LOSSES)} or a sequence of them")
+DRAWS_CONSTRAINT = [Interval(int, 1, None), None]  # eot / n_draws: None = the default for stochastic models
+SEED_CONSTRAINT = [Interval(int, 0, None), None]
 
 
 def _flat_norm(v: torch.Tensor, p: float) -> torch.Tensor:
@@ -84,9 +110,9 @@ def project_l1_ball(v: torch.Tensor, eps: float) -> torch.Tensor:
     return out.view_as(v)
 
 
+@validate_params({"norm": NORM_CONSTRAINT, "eps": EPS_CONSTRAINT})
 def project(delta: torch.Tensor, norm: str, eps: float) -> torch.Tensor:
     """Project perturbations onto the ``norm`` ball of radius ``eps`` (per example)."""
-    check_choice("norm", norm, NORMS)
     if norm == "linf":
         return delta.clamp(-eps, eps)
     if norm == "l2":
@@ -94,6 +120,7 @@ def project(delta: torch.Tensor, norm: str, eps: float) -> torch.Tensor:
     return project_l1_ball(delta, eps)
 
 
+@validate_params({"norm": NORM_CONSTRAINT, "eps": EPS_CONSTRAINT})
 def random_in_ball(
     shape: torch.Size | tuple[int, ...],
     norm: str,
@@ -103,7 +130,6 @@ def random_in_ball(
     device: torch.device | str = "cpu",
 ) -> torch.Tensor:
     """Points drawn uniformly from the ``norm`` ball of radius ``eps`` (one per example, first dim = batch)."""
-    check_choice("norm", norm, NORMS)
     d = int(torch.Size(shape)[1:].numel())
     kw: dict[str, Any] = {"generator": generator, "device": device}
     if norm == "linf":
@@ -120,7 +146,8 @@ def random_in_ball(
     return eps * mags * signs
 
 
-def _clip(x: torch.Tensor, bounds: Bounds) -> torch.Tensor:
+def clip_to_bounds(x: torch.Tensor, bounds: Bounds) -> torch.Tensor:
+    """``x`` clamped to ``bounds = (low, high)`` (unchanged when None)."""
     return x if bounds is None else x.clamp(*bounds)
 
 
@@ -208,20 +235,32 @@ def _step(
     return x_adv + step_size * direction.view_as(x_adv)
 
 
-def _draws(model: nn.Module, draws: int | None, default: int, name: str) -> int:
+def _draws(model: nn.Module, draws: int | None, default: int) -> int:
     """Noise draws to average: ``draws`` (``default`` if None) for a stochastic model, 1 otherwise.
 
     A model without active noise stages, in eval mode, gives the same output on every pass, so
     averaging over draws would repeat one pass (``eot`` / ``n_draws`` may then be given, and are
     validated, but cost nothing).
     """
-    if draws is not None:
-        draws = check_int(name, draws, minimum=1)
     if not is_stochastic(model) and not model.training:
         return 1
     return default if draws is None else draws
 
 
+@validate_params(
+    {
+        "eps": EPS_CONSTRAINT,
+        "norm": NORM_CONSTRAINT,
+        "steps": Interval(int, 0, None),
+        "step_size": [Interval(float, 0.0, None), None],
+        "restarts": Interval(int, 1, None),
+        "eot": DRAWS_CONSTRAINT,
+        "bounds": BOUNDS_CONSTRAINT,
+        "l1_quantile": Interval(float, 0.0, 1.0),
+        "loss": LOSS_CONSTRAINT,
+        "seed": SEED_CONSTRAINT,
+    }
+)
 def pgd(
     model: nn.Module,
     x: torch.Tensor,
@@ -253,22 +292,12 @@ def pgd(
     draws), so a misclassified one (the target reached)
     if any. The model is run as given (call ``eval()`` first).
     """
-    norm = check_choice("norm", norm, NORMS)
-    eps = check_float("eps", eps, minimum=0.0)
-    steps = check_int("steps", steps, minimum=0)
-    restarts = check_int("restarts", restarts, minimum=1)
-    step_size = eps / 4 if step_size is None else check_float("step_size", step_size, minimum=0.0)
-    l1_quantile = check_float("l1_quantile", l1_quantile, minimum=0.0, maximum=1.0)
-    bounds = _bounds(bounds)
-    eot = _draws(model, eot, DEFAULT_EOT, "eot")
-    losses = [loss] if isinstance(loss, str) else list(loss)
-    if not losses:
-        raise ValueError(f"loss={loss!r} is empty; choose from {list(LOSSES)} or a sequence of them")
-    for name in losses:
-        check_choice("loss", name, LOSSES)
+    step_size = eps / 4 if step_size is None else step_size
+    eot = _draws(model, eot, DEFAULT_EOT)
+    losses = loss  # a list (check_losses)
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"x has {x.shape[0]} examples but y has {y.shape[0]}")
-    device = _model_device(model)
+    device = model_device(model)
     x0, y = x.detach().to(device), y.to(device)
     if eps == 0:
         return x.detach().clone()
@@ -276,7 +305,7 @@ def pgd(
     with _seeded(seed, device) as gen:
         for loss_name in [name for name in losses for _ in range(restarts)]:
             delta = random_in_ball(x0.shape, norm, eps, generator=gen, device=device) if random_start else 0 * x0
-            x_adv = _clip(x0 + delta, bounds)
+            x_adv = clip_to_bounds(x0 + delta, bounds)
             for t in range(steps + 1):
                 grad, _, logits = _eot_gradient(model, x_adv, y, eot, targeted, t < steps, loss_name)
                 score = _margin(logits, y, targeted)
@@ -285,10 +314,11 @@ def pgd(
                 if t == steps:
                     break
                 x_adv = _step(x_adv, grad, norm, step_size, bounds, l1_quantile)
-                x_adv = _clip(x0 + project(x_adv - x0, norm, eps), bounds).detach()
+                x_adv = clip_to_bounds(x0 + project(x_adv - x0, norm, eps), bounds).detach()
     return best_x.to(x.device)
 
 
+@validate_params({"eps": EPS_CONSTRAINT, "eot": DRAWS_CONSTRAINT, "bounds": BOUNDS_CONSTRAINT, "seed": SEED_CONSTRAINT})
 def fgsm(
     model: nn.Module,
     x: torch.Tensor,
@@ -301,25 +331,14 @@ def fgsm(
     seed: int | None = None,
 ) -> torch.Tensor:
     """Fast gradient sign method (Goodfellow et al. 2015): one L-inf step of size ``eps`` from ``x``."""
-    eps = check_float("eps", eps, minimum=0.0)
-    bounds = _bounds(bounds)
-    device = _model_device(model)
+    device = model_device(model)
     x0, y = x.detach().to(device), y.to(device)
     with _seeded(seed, device):
-        grad, _, _ = _eot_gradient(model, x0, y, _draws(model, eot, DEFAULT_EOT, "eot"), targeted)
-    return _clip(x0 + eps * grad.sign(), bounds).detach().to(x.device)
+        grad, _, _ = _eot_gradient(model, x0, y, _draws(model, eot, DEFAULT_EOT), targeted)
+    return clip_to_bounds(x0 + eps * grad.sign(), bounds).detach().to(x.device)
 
 
-def _batches(data: Any, batch_size: int) -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
-    """Accept (x, y) tensors, a TensorDataset or any iterable of (x, y) batches (a DataLoader)."""
-    if isinstance(data, torch.utils.data.TensorDataset):
-        data = data.tensors[:2]
-    if isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data):
-        x, y = data
-        return [(x[i : i + batch_size], y[i : i + batch_size]) for i in range(0, len(x), batch_size)]
-    return data
-
-
+@validate_params({"n_draws": DRAWS_CONSTRAINT, "batch_size": Interval(int, 1, None), "seed": SEED_CONSTRAINT})
 @torch.no_grad()
 def accuracy(
     model: nn.Module,
@@ -336,21 +355,31 @@ def accuracy(
     mode, is scored once (every draw would be the same). A fixed ``seed`` gives
     every call the same noise draws (common random numbers when comparing two input sets).
     """
-    n_draws = _draws(model, n_draws, DEFAULT_SCORE_DRAWS, "n_draws")
+    n_draws = _draws(model, n_draws, DEFAULT_SCORE_DRAWS)
     if len(x) == 0:
         raise ValueError("accuracy of an empty set of inputs is undefined")
-    device = _model_device(model)
+    device = model_device(model)
     split = split_at_noise(model) if n_draws > 1 else None
     prefix, rest = split if split is not None else (lambda t: t, model)  # noise-free prefix once per batch
     correct = 0.0
     with _seeded(seed, device):
-        for xb, yb in _batches((x, y), check_int("batch_size", batch_size, minimum=1)):
+        for xb, yb in iter_batches((x, y), batch_size):
             hb, yb = prefix(xb.to(device)), yb.to(device)
             for _ in range(n_draws):
                 correct += (rest(hb).argmax(dim=1) == yb).sum().item()
     return correct / (len(x) * n_draws)
 
 
+@validate_params(
+    {
+        "eps": EPS_CONSTRAINT,
+        "norm": NORM_CONSTRAINT,
+        "loss": LOSS_CONSTRAINT,
+        "n_draws": DRAWS_CONSTRAINT,
+        "batch_size": Interval(int, 1, None),
+        "seed": SEED_CONSTRAINT,
+    }
+)
 def robust_accuracy(
     model: nn.Module,
     data: Any,
@@ -372,9 +401,8 @@ def robust_accuracy(
     the gap to AutoAttack). Extra keyword arguments go to :func:`pgd` (steps, eot, bounds, ...).
     ``seed`` fixes the attack's random starts and the scoring draws (batch i uses seed + i).
     """
-    batch_size = check_int("batch_size", batch_size, minimum=1)
     correct, total = 0.0, 0
-    batches = _batches(data, batch_size)
+    batches = iter_batches(data, batch_size)
     n = len(batches) if hasattr(batches, "__len__") else None
     for i, (xb, yb) in enumerate(tqdm(batches, total=n, desc=f"PGD {norm} eps={eps:g}", disable=not progress)):
         bseed = None if seed is None else seed + i

@@ -45,10 +45,15 @@ def _canonical(value: Any) -> Any:
     raise TypeError(f"cache key parameter of type {type(value).__name__} is not JSON-serialisable: {value!r}")
 
 
+def canonical_json(value: Any) -> str:
+    """``value`` as canonical JSON text: keys sorted, tuples as lists, paths as str, numpy scalars as python,
+    no spaces. Two parameter sets are the same exactly when their canonical JSON is the same."""
+    return json.dumps(_canonical(value), sort_keys=True, separators=(",", ":"))
+
+
 def param_key(params: Mapping[str, Any]) -> str:
-    """A short stable hash of a parameter mapping (sha256 of canonical JSON, 16 hex digits)."""
-    text = json.dumps(_canonical(params), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    """A short stable hash of a parameter mapping (sha256 of :func:`canonical_json`, 16 hex digits)."""
+    return hashlib.sha256(canonical_json(params).encode()).hexdigest()[:16]
 
 
 def cache_path(kind: str, params: Mapping[str, Any], suffix: str) -> Path:
@@ -81,14 +86,6 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write text to ``path`` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)
-
-
-def atomic_save_torch(obj: Any, path: str | os.PathLike[str]) -> None:
-    """``torch.save`` to ``path`` atomically."""
-    import torch
-
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
 
 
 def cached(

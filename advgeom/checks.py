@@ -1,9 +1,32 @@
-"""Argument checks that fail early with a message naming the bad value and what is allowed."""
+"""Argument checks that fail early with a message naming the bad value and what is allowed.
+
+Two ways to use them:
+
+* imperatively, :func:`check_choice`, :func:`check_int`, :func:`check_float` inside a function body
+  (for checks that depend on other arguments or on data);
+* declared, in the spirit of scikit-learn's parameter validation (``sklearn.utils._param_validation``):
+  a function states the allowed values of its parameters once, as constraint objects
+  (:class:`Interval`, :class:`Options`, :class:`Satisfies`, ``None`` for "None allowed"), with the
+  decorator :func:`validate_params`. The decorator binds each call's arguments, checks and converts
+  the constrained ones (an :class:`Interval` returns exactly what :func:`check_int` / :func:`check_float`
+  return: a Python ``int`` / ``float``) and only then runs the body.
+
+Every constraint can produce a :meth:`~Constraint.valid_example` and :meth:`~Constraint.invalid_examples`,
+and the decorator records each function with its constraints (:func:`validated_callables`), so one
+test can call every declared function with every invalid value and check that the error names the
+parameter.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+import functools
+import inspect
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def check_choice(name: str, value: Any, allowed: Iterable[Any]) -> Any:
@@ -30,8 +53,6 @@ def check_float(
     name: str, value: Any, *, minimum: float | None = None, maximum: float | None = None, finite: bool = True
 ) -> float:
     """Return ``value`` as float if it is a real number within [minimum, maximum], else raise."""
-    import math
-
     if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
         raise ValueError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
     value = float(value)
@@ -42,3 +63,272 @@ def check_float(
     if maximum is not None and value > maximum:
         raise ValueError(f"{name}={value} is too large; it must be <= {maximum}")
     return value
+
+
+# ------------------------------------------------------------------------------------------- declared constraints
+class Constraint:
+    """The allowed values of one parameter: converts a good value, raises ValueError naming a bad one."""
+
+    def convert(self, name: str, value: Any) -> Any:  # pragma: no cover - abstract
+        """``value`` as the function receives it; ValueError naming ``name`` if it is not allowed."""
+        raise NotImplementedError
+
+    def accepts(self, value: Any) -> bool:
+        """Whether :meth:`convert` takes ``value``."""
+        try:
+            self.convert("value", value)
+        except ValueError:
+            return False
+        return True
+
+    def valid_example(self) -> Any:  # pragma: no cover - abstract
+        """One allowed value."""
+        raise NotImplementedError
+
+    def invalid_examples(self) -> list[Any]:  # pragma: no cover - abstract
+        """Values this constraint refuses (for tests)."""
+        raise NotImplementedError
+
+    def describe(self) -> str:  # pragma: no cover - abstract
+        """What is allowed, in words."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Interval(Constraint):
+    """An ``int`` or a real number (``float``) within [minimum, maximum] (``None``: unbounded on that side).
+
+    Converts as :func:`check_int` / :func:`check_float` do (to a Python int / float); a float must be
+    finite unless ``finite=False`` (then +-inf and NaN pass the bounds as they pass ``check_float``).
+    """
+
+    type: type
+    minimum: float | None = None
+    maximum: float | None = None
+    finite: bool = True
+
+    def __post_init__(self) -> None:
+        if self.type not in (int, float):
+            raise TypeError(f"Interval type must be int or float, got {self.type!r}")
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ValueError(f"Interval minimum {self.minimum} exceeds maximum {self.maximum}")
+
+    def convert(self, name: str, value: Any) -> Any:
+        if self.type is int:
+            return check_int(name, value, minimum=self.minimum, maximum=self.maximum)
+        return check_float(name, value, minimum=self.minimum, maximum=self.maximum, finite=self.finite)
+
+    def valid_example(self) -> Any:
+        value = self.minimum if self.minimum is not None else self.maximum if self.maximum is not None else 0
+        return self.type(value)
+
+    def invalid_examples(self) -> list[Any]:
+        out: list[Any] = ["1", True]
+        if self.type is int:
+            out.append(1.5)
+        else:
+            out += [float("nan"), float("inf")]
+        if self.minimum is not None:
+            out.append(self.type(self.minimum - 1))
+        if self.maximum is not None:
+            out.append(self.type(self.maximum + 1))
+        return [v for v in out if not self.accepts(v)]
+
+    def describe(self) -> str:
+        kind = "an integer" if self.type is int else "a number"
+        if self.minimum is not None and self.maximum is not None:
+            return f"{kind} in [{self.minimum}, {self.maximum}]"
+        if self.minimum is not None:
+            return f"{kind} >= {self.minimum}"
+        if self.maximum is not None:
+            return f"{kind} <= {self.maximum}"
+        return kind
+
+
+@dataclass(frozen=True, init=False)
+class Options(Constraint):
+    """One of a fixed set of values (checked as :func:`check_choice` does; the value is returned unchanged)."""
+
+    choices: tuple[Any, ...]
+
+    def __init__(self, choices: Iterable[Any]) -> None:
+        object.__setattr__(self, "choices", tuple(choices))
+        if not self.choices:
+            raise ValueError("Options needs at least one choice")
+
+    def convert(self, name: str, value: Any) -> Any:
+        return check_choice(name, value, self.choices)
+
+    def valid_example(self) -> Any:
+        return self.choices[0]
+
+    def invalid_examples(self) -> list[Any]:
+        return [v for v in ("<not an option>", 12345) if not self.accepts(v)]
+
+    def describe(self) -> str:
+        return f"one of {list(self.choices)}"
+
+
+@dataclass(frozen=True)
+class Satisfies(Constraint):
+    """Whatever ``check(value)`` accepts; it returns the converted value or raises ValueError.
+
+    ``valid`` is one allowed value, ``invalid`` some refused ones, ``description`` says what is allowed.
+    A message of ``check`` that does not name the parameter is prefixed with ``name=value:``.
+    """
+
+    check: Callable[[Any], Any]
+    valid: Any
+    invalid: tuple[Any, ...]
+    description: str
+
+    def convert(self, name: str, value: Any) -> Any:
+        try:
+            return self.check(value)
+        except ValueError as err:
+            if name in str(err):
+                raise
+            raise ValueError(f"{name}={value!r}: {err}") from err
+
+    def valid_example(self) -> Any:
+        return self.valid
+
+    def invalid_examples(self) -> list[Any]:
+        return [v for v in self.invalid if not self.accepts(v)]
+
+    def describe(self) -> str:
+        return self.description
+
+
+ConstraintSpec = Constraint | None | Sequence["Constraint | None"]
+
+
+@dataclass(frozen=True)
+class ParamConstraint:
+    """The constraint of one parameter: any of ``members`` (``None`` allowed when ``allow_none``)."""
+
+    members: tuple[Constraint, ...]
+    allow_none: bool
+
+    @classmethod
+    def make(cls, spec: ConstraintSpec) -> ParamConstraint:
+        """From a constraint, ``None`` or a list of them (``[Interval(int, 1, None), None]``)."""
+        items = list(spec) if isinstance(spec, (list, tuple)) else [spec]
+        members = tuple(c for c in items if c is not None)
+        bad = [c for c in members if not isinstance(c, Constraint)]
+        if bad:
+            raise TypeError(f"constraints must be Constraint objects or None, got {bad[0]!r}")
+        return cls(members, allow_none=len(members) < len(items))
+
+    def convert(self, name: str, value: Any) -> Any:
+        """``value`` converted by the first member that takes it; ValueError naming ``name`` otherwise."""
+        if value is None and self.allow_none:
+            return None
+        errors = []
+        for member in self.members:
+            try:
+                return member.convert(name, value)
+            except ValueError as err:
+                errors.append(err)
+        if len(errors) == 1:
+            raise errors[0]
+        raise ValueError(f"{name}={value!r} is not allowed; it must be {self.describe()}")
+
+    def accepts(self, value: Any) -> bool:
+        """Whether :meth:`convert` takes ``value``."""
+        try:
+            self.convert("value", value)
+        except ValueError:
+            return False
+        return True
+
+    def describe(self) -> str:
+        """What is allowed, in words."""
+        words = [m.describe() for m in self.members] + (["None"] if self.allow_none else [])
+        return " or ".join(words)
+
+    def valid_example(self) -> Any:
+        """One allowed value: the first member's example that is not None (else None, then allowed)."""
+        examples = [m.valid_example() for m in self.members]
+        return next((v for v in examples if v is not None), None)
+
+    def invalid_examples(self) -> list[Any]:
+        """Values refused by every member (``None`` among them when None is not allowed)."""
+        out = [] if self.accepts(None) else [None]
+        for member in self.members:
+            out += [v for v in member.invalid_examples() if not self.accepts(v)]
+        return out
+
+
+@dataclass(frozen=True)
+class Validated:
+    """A callable declared with :func:`validate_params`: its constraints and its (original) signature."""
+
+    func: Callable[..., Any]
+    constraints: Mapping[str, ParamConstraint]
+    signature: inspect.Signature = field(repr=False)
+
+    @property
+    def qualname(self) -> str:
+        return f"{self.func.__module__}.{self.func.__qualname__}"
+
+
+_VALIDATED: list[Validated] = []
+
+
+def validated_callables() -> list[Validated]:
+    """Every function and class declared with :func:`validate_params` so far (in the modules imported)."""
+    return list(_VALIDATED)
+
+
+def validate_params(constraints: Mapping[str, ConstraintSpec]) -> Callable[[F], F]:
+    """Decorator: check and convert the arguments named in ``constraints`` before the body runs.
+
+    ``constraints`` maps a parameter name to a :class:`Constraint`, ``None`` (only None allowed) or a
+    list of them (any of them; ``None`` in the list allows None). Defaults are checked too, as an
+    explicit check in the body would. A bad value raises ValueError naming the parameter, the value
+    and what is allowed. On a class (a dataclass, say) it wraps ``__init__``. The decorated callable
+    gets ``validate_arguments(*args, **kwargs)``: the arguments given, bound and converted, as a dict
+    (defaults not filled in), without running the body.
+    """
+    specs = {name: ParamConstraint.make(spec) for name, spec in constraints.items()}
+
+    def decorate(obj: F) -> F:
+        is_class = isinstance(obj, type)
+        target = obj.__init__ if is_class else obj
+        sig = inspect.signature(target)
+        unknown = sorted(set(specs) - set(sig.parameters))
+        if unknown:
+            raise TypeError(f"validate_params: {obj.__qualname__} has no parameters {unknown}")
+
+        def bind(args: tuple[Any, ...], kwargs: dict[str, Any], defaults: bool) -> inspect.BoundArguments:
+            bound = sig.bind(*args, **kwargs)
+            if defaults:
+                bound.apply_defaults()
+            for name, spec in specs.items():
+                if name in bound.arguments:
+                    bound.arguments[name] = spec.convert(name, bound.arguments[name])
+            return bound
+
+        @functools.wraps(target)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            bound = bind(args, kwargs, True)
+            return target(*bound.args, **bound.kwargs)
+
+        if is_class:
+            obj.__init__ = wrapper  # type: ignore[misc]
+            public_sig = inspect.signature(obj)
+
+            def validate_arguments(*args: Any, **kwargs: Any) -> dict[str, Any]:
+                arguments = dict(bind((None, *args), kwargs, False).arguments)
+                arguments.pop(next(iter(sig.parameters)))
+                return arguments
+
+            obj.validate_arguments = staticmethod(validate_arguments)  # type: ignore[attr-defined]
+            _VALIDATED.append(Validated(obj, specs, public_sig))
+            return obj
+        wrapper.validate_arguments = lambda *a, **k: dict(bind(a, k, False).arguments)  # type: ignore[attr-defined]
+        _VALIDATED.append(Validated(wrapper, specs, sig))
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

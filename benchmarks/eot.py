@@ -7,7 +7,8 @@ wrapper, which the split does not see through, so every draw runs the whole mode
 use the same seeds and the same noise draws: the gradients agree to float rounding, and the
 column ``differ`` counts the examples whose adversarial example moved apart (rounding can flip
 a near-tie when PGD keeps each example's best iterate, and ten steps amplify it). Untrained
-networks: the cost does not depend on the weights. Run: ``python benchmarks/eot.py``.
+networks (``advgeom.zoo.build_network``: ``word_stochastic`` and ``vone``): the cost does not depend on
+the weights. Run: ``python benchmarks/eot.py``.
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ def compare(name: str, model: nn.Module, x: torch.Tensor, attack: dict, args: ar
 
 
 def main() -> None:
-    from advgeom.models import vone_resnet
-    from advgeom.models.wordnet import word_resnet
+    from advgeom.data.audio import WAVEFORM_BOUNDS
+    from advgeom.zoo import build_network
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--batch", type=int, default=40, help="examples per attack (chapter 02 uses 40)")
@@ -71,9 +72,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     cases = {
-        "word net (cochleagram)": (word_resnet(20, gain=30.0).eval(), 0.05 * torch.randn(args.batch, 16000),
-                                   {"norm": "l2", "eps": 0.3, "bounds": (-1.0, 1.0)}),
-        "VOne net (Gabor bank)": (vone_resnet().eval(), torch.rand(args.batch, 1, 28, 28),
+        "word net (cochleagram)": (build_network("word_stochastic").eval(), 0.05 * torch.randn(args.batch, 16000),
+                                   {"norm": "l2", "eps": 0.3, "bounds": WAVEFORM_BOUNDS}),
+        "VOne net (Gabor bank)": (build_network("vone").eval(), torch.rand(args.batch, 1, 28, 28),
                                   {"norm": "linf", "eps": 0.03}),
     }  # fmt: skip
     print(f"PGD {args.steps} steps, EOT {args.eot}, batch {args.batch}, {args.threads} threads")

@@ -1,8 +1,9 @@
-"""Model zoo benchmark: train (or load) the four Fashion-MNIST variants and print their accuracy table.
+"""Model zoo benchmark: train (or load) the vision zoo on Fashion-MNIST and print its accuracy table.
 
 Usage: python benchmarks/zoo.py [--n-eval 500] [--threads 2] [--retrain]
 
-Trains the four variants with the default recipes through ``get_trained_model`` (so the
+Trains the vision zoo (``advgeom.zoo.list_networks("vision", source="trained")``: standard,
+adversarial, vone, vone_nonoise) with the default recipes through ``advgeom.zoo.get_network`` (so the
 checkpoints land in cache_dir()/models, where the book's chapters reuse them), then reports
 clean accuracy (full test set; stochastic models averaged over 8 noise draws), accuracy under
 PGD for each norm at two radii (a seeded class-balanced test subset, 20 steps of eps/4, EOT 8
@@ -23,9 +24,8 @@ import torch
 from advgeom.attacks import accuracy, pgd, robust_accuracy
 from advgeom.data import class_balanced_subset, load_fashion_mnist
 from advgeom.models import is_stochastic
-from advgeom.train import get_trained_model
+from advgeom.zoo import get_network, list_networks
 
-VARIANTS = ("standard", "adversarial", "vone", "vone_nonoise")
 EPSILONS = {"linf": (0.03, 0.1), "l2": (0.5, 1.5), "l1": (5.0, 15.0)}
 STEPS = 20
 
@@ -50,9 +50,9 @@ def main() -> None:
     x_all, y_all = test.tensors
     x, y = class_balanced_subset(test, 10, args.n_eval // 10, seed=0)
     rows = {}
-    for variant in VARIANTS:
+    for variant in list_networks("vision", source="trained"):
         t0 = time.perf_counter()
-        model = get_trained_model(variant, progress=False)
+        model = get_network(variant, progress=False)
         print(f"{variant}: ready in {time.perf_counter() - t0:.0f} s", flush=True)
         stochastic = is_stochastic(model)
         row = {

@@ -1,5 +1,5 @@
 """Attacks: exact pieces against analytic answers and cvxpy; the sanity suite on small trained models;
-cross-checks against torchattacks and AutoAttack (pyautoattack) on the same models and inputs."""
+cross-checks against torchattacks and AutoAttack (pyautoattack) on the same models and inputs; bad arguments."""
 
 from __future__ import annotations
 
@@ -11,10 +11,22 @@ import torch
 from scipy import stats
 from torch import nn
 
-from advgeom.attacks import accuracy, fgsm, pgd, project, project_l1_ball, random_in_ball, robust_accuracy
+from advgeom.attacks import (
+    accuracy,
+    check_bounds,
+    check_losses,
+    clip_to_bounds,
+    fgsm,
+    pgd,
+    project,
+    project_l1_ball,
+    random_in_ball,
+    robust_accuracy,
+)
 from advgeom.data import class_balanced_subset, load_fashion_mnist
 from advgeom.models import frozen_noise, is_stochastic, small_resnet, vone_resnet
 from advgeom.train import train_model
+from advgeom.zoo import build_network
 
 EPS = {"linf": 0.1, "l2": 1.5, "l1": 10.0}
 SCORE = {"n_draws": 32, "seed": 123}  # common random numbers when two input sets are scored on a noisy model
@@ -314,3 +326,56 @@ def test_close_to_autoattack_rand(vone: nn.Module, fmnist: dict) -> None:
     ours = robust_accuracy(vone, (x, y), eps=0.03, steps=20, eot=8, **SCORE)
     assert 0.05 < theirs < 0.95, theirs
     assert ours <= theirs + 0.02, (ours, theirs)
+
+
+# ------------------------------------------------------------------------------------------- bad arguments
+@pytest.fixture(scope="module")
+def tiny_net() -> nn.Module:
+    torch.manual_seed(0)
+    return build_network("standard").eval()
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"eps": -1.0}, "eps=-1.0 is too small"),
+        ({"eps": 0.1, "norm": "l3"}, "norm='l3' is not allowed"),
+        ({"eps": 0.1, "steps": 1.5}, "steps must be an integer"),
+        ({"eps": 0.1, "eot": 0}, "eot=0 is too small"),
+        ({"eps": 0.1, "bounds": (1.0, 0.0)}, "low < high"),
+        ({"eps": "0.1"}, "eps must be a number"),
+    ],
+)
+def test_attack_bad_arguments(tiny_net, kwargs, fragment):
+    x, y = torch.rand(2, 1, 28, 28), torch.tensor([0, 1])
+    with pytest.raises(ValueError) as err:
+        pgd(tiny_net, x, y, **kwargs)
+    assert fragment in str(err.value)
+
+
+def test_attack_and_accuracy_shape_errors(tiny_net):
+    with pytest.raises(ValueError, match="x has 2 examples but y has 3"):
+        pgd(tiny_net, torch.rand(2, 1, 28, 28), torch.tensor([0, 1, 2]), eps=0.1)
+    with pytest.raises(ValueError, match="empty"):
+        accuracy(tiny_net, torch.rand(0, 1, 28, 28), torch.tensor([], dtype=torch.long))
+
+
+def test_bounds_and_losses_are_checked_and_converted() -> None:
+    assert check_bounds(None) is None and check_bounds((0, 1)) == (0.0, 1.0)
+    assert all(type(b) is float for b in check_bounds((np.int64(-1), 1)))
+    for bad in ((1.0, 0.0), (0.5, 0.5), (0, 1, 2), 3, "ab"):
+        with pytest.raises(ValueError, match="bounds="):
+            check_bounds(bad)
+    assert check_losses("ce") == ["ce"] and check_losses(("ce", "margin")) == ["ce", "margin"]
+    for bad in ((), "hinge", ["ce", "hinge"], 3):
+        with pytest.raises(ValueError, match="loss="):
+            check_losses(bad)
+    x = torch.tensor([-2.0, 0.5, 2.0])
+    assert torch.equal(clip_to_bounds(x, (0.0, 1.0)), torch.tensor([0.0, 0.5, 1.0]))
+    assert clip_to_bounds(x, None) is x
+
+
+def test_robust_accuracy_refuses_a_negative_radius(tiny_net) -> None:
+    """eps is checked up front (before, eps < 0 skipped the attack and returned the clean accuracy)."""
+    with pytest.raises(ValueError, match="eps=-0.1 is too small"):
+        robust_accuracy(tiny_net, (torch.rand(2, 1, 28, 28), torch.tensor([0, 1])), eps=-0.1)

@@ -1,9 +1,6 @@
-"""Training: reproducible, adversarial training helps, collapse is caught, checkpoints are cached safely."""
+"""Training: reproducible, adversarial training helps, collapse is caught; BatchNorm refresh; bad arguments."""
 
 from __future__ import annotations
-
-import warnings
-from pathlib import Path
 
 import pytest
 import torch
@@ -12,7 +9,7 @@ import advgeom.train as train_mod
 from advgeom.attacks import accuracy, robust_accuracy
 from advgeom.data import class_balanced_subset, load_fashion_mnist
 from advgeom.models import small_resnet
-from advgeom.train import get_trained_model, train_model
+from advgeom.train import fgsm_random_start, refresh_batchnorm, train_model
 
 
 @pytest.fixture(scope="module")
@@ -80,37 +77,28 @@ def test_collapse_restores_the_best_epoch(tiny: dict, monkeypatch: pytest.Monkey
         assert torch.equal(v, snapshots[1][k]), k
 
 
-def test_get_trained_model_caches_and_rebuilds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("ADVGEOM_CACHE", str(tmp_path))
-    kw = {"epochs": 1, "train_size": 500, "progress": False, "device": "cpu"}
-    net = get_trained_model("vone", noise_scale=0.5, **kw)
-    path = net.checkpoint_path
-    assert path.parent == tmp_path / "models" and path.exists() and not net.training
-    assert net.vone.noise.scale == 0.5 and net.train_history["epochs"][0]["epoch"] == 1
-    calls = []
-    real = train_mod.train_model
-    monkeypatch.setattr(train_mod, "train_model", lambda *a, **k: calls.append(1) or real(*a, **k))
-    again = get_trained_model("vone", noise_scale=0.5, **kw)  # loaded, not trained
-    assert not calls
-    for (k, va), vb in zip(net.state_dict().items(), again.state_dict().values(), strict=True):
-        assert torch.equal(va, vb), k
-    other = get_trained_model("vone", noise_scale=1.0, **kw)  # another parameter: another checkpoint
-    assert calls == [1] and other.checkpoint_path != path
-    # a corrupt file is detected and rebuilt
-    path.write_bytes(path.read_bytes()[:100])
-    with pytest.warns(UserWarning, match="unreadable"):
-        get_trained_model("vone", noise_scale=0.5, **kw)
-    assert calls == [1, 1]
-    # a file whose stored parameters differ from its key is rebuilt, never used
-    ckpt = torch.load(path, weights_only=True)
-    ckpt["params"]["seed"] = 99
-    torch.save(ckpt, path)
-    with pytest.warns(UserWarning, match="other parameters"):
-        get_trained_model("vone", noise_scale=0.5, **kw)
-    assert calls == [1, 1, 1]
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        get_trained_model("vone", noise_scale=0.5, **kw)  # clean load now
-    assert calls == [1, 1, 1]
-    with pytest.raises(ValueError, match="variant='big'"):
-        get_trained_model("big")
+def test_refresh_batchnorm_uses_exact_averages() -> None:
+    torch.manual_seed(0)
+    bn = torch.nn.Sequential(torch.nn.BatchNorm1d(3))
+    x = torch.randn(100, 3) * 2 + 5
+    refresh_batchnorm(bn, x, batch_size=10)
+    torch.testing.assert_close(bn[0].running_mean, x.mean(0))
+    assert bn[0].momentum == 0.1 and not bn.training
+
+
+def test_fgsm_random_start_stays_in_the_ball_and_the_bounds(tiny: dict) -> None:
+    net = _net().train()
+    x, y = tiny["test"][0][:16], tiny["test"][1][:16]
+    for norm, p in (("linf", float("inf")), ("l2", 2)):
+        x_adv = fgsm_random_start(net, x, y, eps=0.3, norm=norm)
+        assert (x_adv - x).flatten(1).norm(p=p, dim=1).max() <= 0.3 * (1 + 1e-5)
+        assert x_adv.min() >= 0 and x_adv.max() <= 1
+    with pytest.raises(ValueError, match="norm='l1' is not allowed"):
+        fgsm_random_start(net, x, y, eps=0.1, norm="l1")
+
+
+def test_bad_arguments(tiny: dict) -> None:
+    with pytest.raises(ValueError, match="epochs=0 is too small"):
+        train_model(_net(), tiny["train"], epochs=0)
+    with pytest.raises(ValueError, match="adversarial='trades' is not allowed"):
+        train_model(_net(), tiny["train"], epochs=1, adversarial="trades")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ import torch
 import torchaudio
 
 from advgeom.cache import cache_path, cached
-from advgeom.checks import check_choice, check_float, check_int
+from advgeom.checks import Interval, Satisfies, check_choice, check_float, validate_params
 from advgeom.data import synth as _synth
 
 COMMAND_WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
@@ -42,6 +42,7 @@ NOISE_KINDS = ("pink", "babble", "none")
 SPLITS = ("train", "test")
 DEFAULT_SYNTH_WEIGHTS = {"espeak": 0.5, "flite": 0.3, "festival": 0.2}
 CORPUS_FORMAT = 1  # bump when the synthesis pipeline changes what a parameter set produces
+WAVEFORM_BOUNDS = (-1.0, 1.0)  # valid waveform range (int16 full scale): the attack bounds of word networks
 ASTERISK_DIRS = (
     Path("/usr/share/asterisk/sounds/en/digits"),
     Path("/usr/share/asterisk/sounds/en_US_f_Allison/digits"),
@@ -257,61 +258,96 @@ def split_speakers(
     }
 
 
-def corpus_params(
-    words: Sequence[str] = DEFAULT_WORDS,
-    n_train: int = 200,
-    n_test: int = 50,
-    *,
-    sample_rate: int = 16000,
-    duration: float = 1.0,
-    synths: Sequence[str] = _synth.SYNTHS,
-    synth_weights: Mapping[str, float] | None = None,
-    test_fraction: float = 0.25,
-    snr_db: tuple[float, float] = (0.0, 20.0),
-    noise: Sequence[str] = ("pink", "babble"),
-    speed: tuple[float, float] = (0.9, 1.1),
-    jitter: float = 0.1,
-    level: float = 0.05,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """Validate the synthetic-corpus parameters and return them as a canonical dict (the cache key's content)."""
-    words = _validate_words(words)
-    synths = tuple(check_choice("synth", s, _synth.SYNTHS) for s in synths)
-    if not synths or len(set(synths)) != len(synths):
-        raise ValueError(f"synths must name distinct synthesisers from {list(_synth.SYNTHS)}, got {list(synths)}")
-    weights = dict(DEFAULT_SYNTH_WEIGHTS if synth_weights is None else synth_weights)
-    unknown = sorted(set(weights) - set(_synth.SYNTHS))
-    if unknown:
-        raise ValueError(f"synth_weights names unknown synthesisers {unknown}; allowed {list(_synth.SYNTHS)}")
-    weights = {s: check_float(f"synth_weights[{s!r}]", weights.get(s, 0.0), minimum=0.0) for s in synths}
-    if sum(weights.values()) <= 0:
-        raise ValueError(f"synth_weights {weights} give no weight to the chosen synths {list(synths)}")
-    lo, hi = (check_float("snr_db[0]", snr_db[0]), check_float("snr_db[1]", snr_db[1]))
-    if lo > hi:
-        raise ValueError(f"snr_db={tuple(snr_db)} must be (low, high) with low <= high")
-    noise = tuple(check_choice("noise", k, NOISE_KINDS) for k in noise)
-    if not noise:
-        raise ValueError(f"noise must list at least one of {list(NOISE_KINDS)} ('none' for clean clips)")
-    s_lo, s_hi = (check_float("speed[0]", speed[0], minimum=0.5), check_float("speed[1]", speed[1], maximum=2.0))
-    if s_lo > s_hi:
-        raise ValueError(f"speed={tuple(speed)} must be (low, high) with low <= high")
-    return {
-        "format": CORPUS_FORMAT,
-        "words": list(words),
-        "n_train": check_int("n_train", n_train, minimum=1),
-        "n_test": check_int("n_test", n_test, minimum=0),
-        "sample_rate": check_int("sample_rate", sample_rate, minimum=4000, maximum=96000),
-        "duration": check_float("duration", duration, minimum=0.1, maximum=10.0),
-        "synths": list(synths),
-        "synth_weights": weights,
-        "test_fraction": check_float("test_fraction", test_fraction, minimum=0.0, maximum=1.0),
-        "snr_db": [lo, hi],
-        "noise": list(noise),
-        "speed": [s_lo, s_hi],
-        "jitter": check_float("jitter", jitter, minimum=0.0, maximum=1.0),
-        "level": check_float("level", level, minimum=1e-4, maximum=0.5),
-        "seed": check_int("seed", seed, minimum=0),
+@validate_params(
+    {
+        "n_train": Interval(int, 1, None),
+        "n_test": Interval(int, 0, None),
+        "sample_rate": Interval(int, 4000, 96000),
+        "duration": Interval(float, 0.1, 10.0),
+        "test_fraction": Interval(float, 0.0, 1.0),
+        "jitter": Interval(float, 0.0, 1.0),
+        "level": Interval(float, 1e-4, 0.5),
+        "seed": Interval(int, 0, None),
     }
+)
+@dataclass(frozen=True)
+class CorpusSpec:
+    """Every parameter of a synthetic spoken-word corpus (:func:`synth_corpus`), validated on construction.
+
+    ``words`` (at least two distinct), ``n_train`` / ``n_test`` clips per word, ``sample_rate`` and
+    ``duration`` of the clips, the synthesisers ``synths`` and their ``synth_weights`` (default espeak
+    0.5, flite 0.3, festival 0.2; stored as ``(synth, weight)`` pairs of the chosen synths), the
+    held-out ``test_fraction`` of speaker identities, ``snr_db`` and ``speed`` ranges (low, high), the
+    ``noise`` kinds drawn from, the placement ``jitter`` (s), the RMS ``level`` and the ``seed``.
+    Frozen and hashable; :meth:`key` is the canonical dict that identifies the corpus (its cache key
+    without the synthesiser versions, and ``WordCorpus.config``).
+    """
+
+    words: tuple[str, ...] = DEFAULT_WORDS
+    n_train: int = 200
+    n_test: int = 50
+    _: KW_ONLY
+    sample_rate: int = 16000
+    duration: float = 1.0
+    synths: tuple[str, ...] = _synth.SYNTHS
+    synth_weights: Mapping[str, float] | tuple[tuple[str, float], ...] | None = None
+    test_fraction: float = 0.25
+    snr_db: tuple[float, float] = (0.0, 20.0)
+    noise: tuple[str, ...] = ("pink", "babble")
+    speed: tuple[float, float] = (0.9, 1.1)
+    jitter: float = 0.1
+    level: float = 0.05
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        words = _validate_words(self.words)
+        synths = tuple(check_choice("synth", s, _synth.SYNTHS) for s in self.synths)
+        if not synths or len(set(synths)) != len(synths):
+            raise ValueError(f"synths must name distinct synthesisers from {list(_synth.SYNTHS)}, got {list(synths)}")
+        weights = dict(DEFAULT_SYNTH_WEIGHTS if self.synth_weights is None else self.synth_weights)
+        unknown = sorted(set(weights) - set(_synth.SYNTHS))
+        if unknown:
+            raise ValueError(f"synth_weights names unknown synthesisers {unknown}; allowed {list(_synth.SYNTHS)}")
+        weights = {s: check_float(f"synth_weights[{s!r}]", weights.get(s, 0.0), minimum=0.0) for s in synths}
+        if sum(weights.values()) <= 0:
+            raise ValueError(f"synth_weights {weights} give no weight to the chosen synths {list(synths)}")
+        snr_db, speed = self.snr_db, self.speed
+        lo, hi = (check_float("snr_db[0]", snr_db[0]), check_float("snr_db[1]", snr_db[1]))
+        if lo > hi:
+            raise ValueError(f"snr_db={tuple(snr_db)} must be (low, high) with low <= high")
+        noise = tuple(check_choice("noise", k, NOISE_KINDS) for k in self.noise)
+        if not noise:
+            raise ValueError(f"noise must list at least one of {list(NOISE_KINDS)} ('none' for clean clips)")
+        s_lo, s_hi = (check_float("speed[0]", speed[0], minimum=0.5), check_float("speed[1]", speed[1], maximum=2.0))
+        if s_lo > s_hi:
+            raise ValueError(f"speed={tuple(speed)} must be (low, high) with low <= high")
+        for name, value in (("words", words), ("synths", synths), ("synth_weights", tuple(weights.items())),
+                            ("snr_db", (lo, hi)), ("noise", noise), ("speed", (s_lo, s_hi))):  # fmt: skip
+            object.__setattr__(self, name, value)
+
+    def key(self) -> dict[str, Any]:
+        """The corpus parameters as a canonical dict (what identifies the corpus; ``format`` included)."""
+        return {
+            "format": CORPUS_FORMAT,
+            "words": list(self.words),
+            "n_train": self.n_train,
+            "n_test": self.n_test,
+            "sample_rate": self.sample_rate,
+            "duration": self.duration,
+            "synths": list(self.synths),
+            "synth_weights": dict(self.synth_weights),
+            "test_fraction": self.test_fraction,
+            "snr_db": list(self.snr_db),
+            "noise": list(self.noise),
+            "speed": list(self.speed),
+            "jitter": self.jitter,
+            "level": self.level,
+            "seed": self.seed,
+        }
+
+    def versions(self) -> dict[str, str]:
+        """The version of each synthesiser the corpus uses (part of its cache key: a new one may sound different)."""
+        return {s: _synth.synth_version(s) for s in self.synths}
 
 
 def _plan(p: dict[str, Any], voices: list[_synth.Voice]) -> list[dict[str, Any]]:
@@ -396,46 +432,40 @@ def _build(p: dict[str, Any], *, workers: int, progress: bool) -> WordCorpus:
     return WordCorpus(out, labels, tuple(p["words"]), sr, meta, dict(p))
 
 
-def synth_corpus(
-    words: Sequence[str] = DEFAULT_WORDS,
-    n_train: int = 200,
-    n_test: int = 50,
-    *,
-    sample_rate: int = 16000,
-    duration: float = 1.0,
-    synths: Sequence[str] = _synth.SYNTHS,
-    synth_weights: Mapping[str, float] | None = None,
-    test_fraction: float = 0.25,
-    snr_db: tuple[float, float] = (0.0, 20.0),
-    noise: Sequence[str] = ("pink", "babble"),
-    speed: tuple[float, float] = (0.9, 1.1),
-    jitter: float = 0.1,
-    level: float = 0.05,
-    seed: int = 0,
-    cache: bool = True,
-    workers: int = 2,
-    progress: bool = True,
-) -> WordCorpus:
-    """Synthesise (or load from the cache) a spoken-word corpus: ``n_train`` / ``n_test`` clips per word.
+def _check_spec(value: Any) -> CorpusSpec:
+    if not isinstance(value, CorpusSpec):
+        raise ValueError(
+            f"spec={value!r} is not a CorpusSpec; describe the corpus as advgeom.data.audio.CorpusSpec(...) "
+            "(its fields are the corpus parameters)"
+        )
+    return value
 
-    Train and test clips are said by disjoint speaker identities: ``test_fraction`` of the
-    espeak-ng variants and of the recorded speakers behind flite/festival are held out (see
-    :func:`split_speakers`). Each clip: a synthesiser drawn with ``synth_weights`` (default
-    espeak 0.5, flite 0.3, festival 0.2), a voice of the split, sampled settings
-    (:func:`advgeom.data.synth.sample_settings`), a speed factor in ``speed`` (resampling),
+
+@validate_params(
+    {
+        "spec": [Satisfies(_check_spec, None, ({"words": ("yes", "no")}, "corpus"), "a CorpusSpec"), None],
+        "workers": Interval(int, 1, None),
+    }
+)
+def synth_corpus(
+    spec: CorpusSpec | None = None, *, cache: bool = True, workers: int = 2, progress: bool = True
+) -> WordCorpus:
+    """Synthesise (or load from the cache) the spoken-word corpus ``spec`` (None: ``CorpusSpec()``, the defaults).
+
+    ``n_train`` / ``n_test`` clips per word. Train and test clips are said by disjoint speaker
+    identities: ``test_fraction`` of the espeak-ng variants and of the recorded speakers behind
+    flite/festival are held out (see :func:`split_speakers`). Each clip: a synthesiser drawn with
+    ``synth_weights`` (default espeak 0.5, flite 0.3, festival 0.2), a voice of the split, sampled
+    settings (:func:`advgeom.data.synth.sample_settings`), a speed factor in ``speed`` (resampling),
     ``duration`` seconds centred on the word's energy +- ``jitter`` s, noise of a kind drawn from
     ``noise`` at an SNR uniform in ``snr_db`` (measured over the word), then RMS ``level``.
     ``workers`` synthesiser processes run at once; the result does not depend on it.
     """
-    p = corpus_params(
-        words, n_train, n_test, sample_rate=sample_rate, duration=duration, synths=synths,
-        synth_weights=synth_weights, test_fraction=test_fraction, snr_db=snr_db, noise=noise, speed=speed,
-        jitter=jitter, level=level, seed=seed,
-    )  # fmt: skip
-    workers = check_int("workers", workers, minimum=1)
+    spec = CorpusSpec() if spec is None else spec
+    p = spec.key()
     if not cache:
         return _build(p, workers=workers, progress=progress)
-    key = {**p, "versions": {s: _synth.synth_version(s) for s in p["synths"]}}
+    key = {**p, "versions": spec.versions()}
     return cached(
         cache_path("audio-corpus", key, ".npz"),
         lambda: _build(p, workers=workers, progress=progress),
@@ -467,9 +497,6 @@ def _real_corpus(
     level: float,
     config: dict[str, Any],
 ) -> WordCorpus:
-    sample_rate = check_int("sample_rate", sample_rate, minimum=4000, maximum=96000)
-    duration = check_float("duration", duration, minimum=0.1, maximum=10.0)
-    level = check_float("level", level, minimum=1e-4, maximum=0.5)
     length = int(round(duration * sample_rate))
     waves = (
         np.stack([_clip_real(f, sample_rate, length, level) for f, _, _, _ in files])
@@ -491,6 +518,14 @@ def _real_corpus(
     return WordCorpus(waves, labels, words, sample_rate, meta, config)
 
 
+_CLIP = {
+    "sample_rate": Interval(int, 4000, 96000),
+    "duration": Interval(float, 0.1, 10.0),
+    "level": Interval(float, 1e-4, 0.5),
+}
+
+
+@validate_params({**_CLIP, "test_fraction": Interval(float, 0.0, 1.0), "max_per_word": [Interval(int, 1, None), None]})
 def load_word_folder(
     root: str | Path,
     words: Sequence[str] | None = None,
@@ -523,9 +558,6 @@ def load_word_folder(
     missing = [w for w in words if w not in found]
     if missing:
         raise ValueError(f"words {missing} have no folder of .wav files in {root}; it has {found}")
-    test_fraction = check_float("test_fraction", test_fraction, minimum=0.0, maximum=1.0)
-    if max_per_word is not None:
-        max_per_word = check_int("max_per_word", max_per_word, minimum=1)
     listed = root / "testing_list.txt"
     test_files = set(listed.read_text().split()) if listed.is_file() else None
     files = []
@@ -553,6 +585,7 @@ def find_asterisk_digits(root: str | Path | None = None) -> Path:
     )
 
 
+@validate_params(_CLIP)
 def load_asterisk_digits(
     words: Sequence[str] = DEFAULT_WORDS,
     *,

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, TensorDataset
 
-from advgeom.checks import check_choice, check_int
+from advgeom.checks import Interval, Options, check_int, validate_params
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_CLASSES = (
@@ -74,12 +74,12 @@ def _fashion_arrays(root: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
+@validate_params({"split": Options(SPLITS)})
 def load_fashion_mnist(split: str = "train", root: str | Path | None = None) -> TensorDataset:
     """Fashion-MNIST as a TensorDataset of images (N, 1, 28, 28) in [0, 1] and int64 labels.
 
     ``split`` is ``"train"`` (60,000 images) or ``"test"`` (10,000), as published.
     """
-    check_choice("split", split, SPLITS)
     images, labels = _fashion_arrays(str(root or FASHION_MNIST_DIR), split)
     x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
     y = torch.from_numpy(labels.astype(np.int64))
@@ -102,9 +102,9 @@ def _cifar_folder(root: Path) -> Path:
     )
 
 
+@validate_params({"split": Options(SPLITS)})
 def load_cifar10(root: str | Path, split: str = "train") -> TensorDataset:
     """CIFAR-10 from a folder of python pickle batches: images (N, 3, 32, 32) in [0, 1], int64 labels."""
-    check_choice("split", split, SPLITS)
     folder = _cifar_folder(Path(root))
     names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
     xs, ys = [], []
@@ -132,6 +132,7 @@ def load_cifar10(root: str | Path, split: str = "train") -> TensorDataset:
     return TensorDataset(x, torch.from_numpy(np.concatenate(ys)))
 
 
+@validate_params({"image_size": Interval(int, 1, None)})
 def load_image_folder(
     root: str | Path, split: str | None = None, *, image_size: int = 224, resize: int | None = 256
 ) -> Dataset:
@@ -142,7 +143,6 @@ def load_image_folder(
     """
     from torchvision import datasets, transforms
 
-    image_size = check_int("image_size", image_size, minimum=1)
     folder = Path(root) / split if split else Path(root)
     if not folder.is_dir():
         raise FileNotFoundError(
@@ -162,9 +162,9 @@ def load_image_folder(
 DATASETS = ("fashion-mnist", "cifar10", "imagefolder")
 
 
+@validate_params({"name": Options(DATASETS)})
 def load_vision_dataset(name: str, split: str = "train", root: str | Path | None = None) -> Dataset:
     """Load a data set by name: ``fashion-mnist`` (embedded), ``cifar10`` or ``imagefolder`` (need ``root``)."""
-    check_choice("name", name, DATASETS)
     if name == "fashion-mnist":
         return load_fashion_mnist(split, root)
     if root is None:
@@ -185,6 +185,7 @@ def dataset_labels(dataset: Dataset) -> torch.Tensor:
     return torch.tensor([int(dataset[i][1]) for i in range(len(dataset))], dtype=torch.long)
 
 
+@validate_params({"n_classes": Interval(int, 1, None), "per_class": Interval(int, 1, None), "seed": Interval(int)})
 def class_balanced_indices(labels: torch.Tensor, n_classes: int, per_class: int, seed: int = 0) -> torch.Tensor:
     """Indices of ``per_class`` items from each of ``n_classes`` classes, chosen by ``seed``.
 
@@ -194,8 +195,7 @@ def class_balanced_indices(labels: torch.Tensor, n_classes: int, per_class: int,
     labels = torch.as_tensor(labels, dtype=torch.long)
     classes = torch.unique(labels)
     n_classes = check_int("n_classes", n_classes, minimum=1, maximum=len(classes))
-    per_class = check_int("per_class", per_class, minimum=1)
-    gen = torch.Generator().manual_seed(check_int("seed", seed))
+    gen = torch.Generator().manual_seed(seed)
     chosen = classes if n_classes == len(classes) else classes[torch.randperm(len(classes), generator=gen)[:n_classes]]
     out = []
     for c in torch.sort(chosen).values.tolist():

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from advgeom.checks import check_choice, check_float, check_int
+from advgeom.checks import Interval, Options, validate_params
 from advgeom.geometry import theory
 from advgeom.geometry.centers import center_correlation, find_center_subspace
 from advgeom.geometry.cone import BACKENDS, solve_cone
@@ -132,6 +132,18 @@ def _per_manifold(Z: np.ndarray, T: np.ndarray, kappa: float, backend: str) -> t
 
 
 @single_blas_thread
+@validate_params(
+    {
+        "kappa": Interval(float),
+        "n_t": Interval(int, 1, None),
+        "seed": Interval(int, 0, None),
+        "backend": Options(BACKENDS),
+        "n_restarts": Interval(int, 1, None),
+        "max_K": [Interval(int, 0, None), None],
+        "center_max_iter": Interval(int, 1, None),
+        "rank_tol": Interval(float, 0.0, None),
+    }
+)
 def manifold_analysis(
     manifolds: Sequence[Any],
     kappa: float = 0.0,
@@ -165,15 +177,6 @@ def manifold_analysis(
         progress: show a tqdm progress bar over the manifolds (useful with the slow cvxpy backend).
     """
     mats = as_manifolds(manifolds, min_points=2)
-    kappa = check_float("kappa", kappa)
-    n_t = check_int("n_t", n_t, minimum=1)
-    seed = check_int("seed", seed, minimum=0)
-    backend = check_choice("backend", backend, BACKENDS)
-    n_restarts = check_int("n_restarts", n_restarts, minimum=1)
-    center_max_iter = check_int("center_max_iter", center_max_iter, minimum=1)
-    rank_tol = check_float("rank_tol", rank_tol, minimum=0.0)
-    if max_K is not None:
-        max_K = check_int("max_K", max_K, minimum=0)
     P, N = len(mats), mats[0].shape[1]
     center_seq, t_seq = np.random.SeedSequence(seed).spawn(2)
 

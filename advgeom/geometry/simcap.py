@@ -29,7 +29,7 @@ import numpy as np
 from scipy.optimize import linprog, nnls
 from tqdm import tqdm
 
-from advgeom.checks import check_choice, check_int
+from advgeom.checks import Interval, Options, validate_params
 from advgeom.geometry.inputs import as_manifolds
 
 __all__ = ["SimulatedCapacity", "crossing", "simulated_capacity"]
@@ -143,6 +143,14 @@ def _n_min(
     return float(hi) if hi <= r else float("inf")
 
 
+@validate_params(
+    {
+        "n_dichotomies": Interval(int, 2, None),
+        "seed": Interval(int, 0, None),
+        "n_bootstrap": Interval(int, 1, None),
+        "method": Options(_TESTS),
+    }
+)
 def simulated_capacity(
     manifolds: Sequence[Any],
     n_dichotomies: int = 200,
@@ -166,10 +174,7 @@ def simulated_capacity(
         progress: show a tqdm progress bar over the dichotomies.
     """
     mats = as_manifolds(manifolds, min_points=1)
-    n_dichotomies = check_int("n_dichotomies", n_dichotomies, minimum=2)
-    seed = check_int("seed", seed, minimum=0)
-    n_bootstrap = check_int("n_bootstrap", n_bootstrap, minimum=1)
-    separable = _TESTS[check_choice("method", method, _TESTS)]
+    separable = _TESTS[method]
     P = len(mats)
     owner = np.repeat(np.arange(P), [m.shape[0] for m in mats])
     X = np.vstack(mats)

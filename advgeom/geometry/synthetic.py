@@ -13,19 +13,18 @@ import math
 
 import numpy as np
 
-from advgeom.checks import check_float, check_int
+from advgeom.checks import Interval, check_int, validate_params
 
 __all__ = ["ball_manifolds", "gaussian_manifolds", "sphere_points"]
 
 
+@validate_params({"D": Interval(int, 1, None), "M": Interval(int, 2, None)})
 def sphere_points(D: int, M: int, rng: np.random.Generator) -> np.ndarray:
     """M points on the unit sphere in D dimensions, in antipodal pairs (so their mean is exactly 0).
 
     D = 1: the two ends of a segment (M must be 2). D = 2: M equally spaced angles. D = 3:
     a Fibonacci lattice of M/2 points and their negatives. D > 3: random directions and negatives.
     """
-    D = check_int("D", D, minimum=1)
-    M = check_int("M", M, minimum=2)
     if D == 1:
         if M != 2:
             raise ValueError(f"M={M}: a segment (D=1) has exactly M=2 end points")
@@ -48,15 +47,13 @@ def sphere_points(D: int, M: int, rng: np.random.Generator) -> np.ndarray:
     return np.concatenate([pts, -pts])
 
 
+@validate_params({"P": Interval(int, 2, None), "R": Interval(float, 0.0, None), "D": Interval(int, 1, None)})
 def ball_manifolds(P: int, R: float, D: int, M: int = 2, N: int | None = None, seed: int = 0) -> list[np.ndarray]:
     """P spheres of radius R (relative to a unit center norm) in D dimensions, M points each.
 
     Centers: a regular simplex; axes: orthonormal, orthogonal to all centers and to the other
     manifolds' axes, in a random orientation in ``N >= P (D + 1)`` dimensions (default the minimum).
     """
-    P = check_int("P", P, minimum=2)
-    R = check_float("R", R, minimum=0.0)
-    D = check_int("D", D, minimum=1)
     N = P * (D + 1) if N is None else check_int("N", N, minimum=P * (D + 1))
     rng = np.random.default_rng(seed)
     Q, _ = np.linalg.qr(rng.standard_normal((N, P * (D + 1))))

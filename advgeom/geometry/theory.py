@@ -20,7 +20,7 @@ from fractions import Fraction
 
 from scipy import integrate, special, stats
 
-from advgeom.checks import check_float, check_int
+from advgeom.checks import Interval, validate_params
 
 __all__ = ["alpha0", "ball_anchor_radius", "ball_capacity", "ball_inverse_capacity", "cover_fraction"]
 
@@ -46,9 +46,9 @@ def _square_moment(c: float, lo: float, hi: float) -> float:
     return mass * (1.0 + c * c) + lo_term - hi_term + 2.0 * c * (_phi(lo) - _phi(hi))
 
 
+@validate_params({"kappa": Interval(float)})
 def alpha0(kappa: float = 0.0) -> float:
     """Gardner capacity of points at margin ``kappa``: ``1 / ((1+k^2) Phi(k) + k phi(k))``."""
-    kappa = check_float("kappa", kappa)
     return 1.0 / _square_moment(kappa, -kappa, math.inf)
 
 
@@ -61,11 +61,12 @@ def _ball_cost_given_r(r: float, radius: float, kappa: float) -> float:
     return touching + embedded
 
 
+_BALL = {"R": Interval(float, 0.0, None, finite=False), "D": Interval(float, 0.0, None), "kappa": Interval(float)}
+
+
+@validate_params(_BALL)
 def ball_inverse_capacity(R: float, D: float, kappa: float = 0.0) -> float:
     """``1/alpha_Ball(R, D, kappa)`` (see :func:`ball_capacity`)."""
-    R = check_float("R", R, minimum=0.0, finite=False)
-    D = check_float("D", D, minimum=0.0)
-    kappa = check_float("kappa", kappa)
     if math.isnan(R):
         raise ValueError("R=nan is not allowed; it must be a number >= 0 (inf allowed)")
     point = 1.0 / alpha0(kappa)
@@ -76,6 +77,7 @@ def ball_inverse_capacity(R: float, D: float, kappa: float = 0.0) -> float:
     return _chi_expectation(D, lambda r: _ball_cost_given_r(r, R, kappa))
 
 
+@validate_params(_BALL)
 def ball_capacity(R: float, D: float, kappa: float = 0.0) -> float:
     """Capacity of L2 balls of radius ``R`` (inf allowed) in ``D`` dimensions at margin ``kappa``.
 
@@ -102,6 +104,7 @@ def _chi_expectation(D: float, g: Callable[[float], float]) -> float:
     return float(value)
 
 
+@validate_params({"R": Interval(float, 0.0, None), "D": Interval(float, 0.0, None), "kappa": Interval(float)})
 def ball_anchor_radius(R: float, D: float, kappa: float = 0.0) -> float:
     """Anchor radius ``R_M = sqrt(E |s~_perp|^2)`` of an L2 ball (the MFTMA radius of a ball).
 
@@ -111,9 +114,6 @@ def ball_anchor_radius(R: float, D: float, kappa: float = 0.0) -> float:
     ``R_M^2 = R^2 P(a <= r/R) + E[r^2/a^2; a > r/R]`` (the inner integral done numerically). The anchor
     dimension of a ball is exactly D (the anchor is always along ``t_perp``).
     """
-    R = check_float("R", R, minimum=0.0)
-    D = check_float("D", D, minimum=0.0)
-    kappa = check_float("kappa", kappa)
     if R == 0.0 or D == 0.0:
         return 0.0
 
@@ -125,14 +125,13 @@ def ball_anchor_radius(R: float, D: float, kappa: float = 0.0) -> float:
     return math.sqrt(_chi_expectation(D, given_r))
 
 
+@validate_params({"P": Interval(int, 1, None), "N": Interval(int, 1, None)})
 def cover_fraction(P: int, N: int) -> float:
     """Cover's fraction of separable dichotomies: ``2^(1-P) sum_{k<N} C(P-1, k)``.
 
     Exact rational arithmetic up to P = 20000, then the equal binomial CDF.
     ``cover_fraction(2N, N) == 0.5`` exactly.
     """
-    P = check_int("P", P, minimum=1)
-    N = check_int("N", N, minimum=1)
     if N >= P:
         return 1.0
     if P <= 20000:

@@ -1,6 +1,9 @@
-"""Vision models: VOne front end, small ResNets, ImageNet-scale builders, the variant registry, representations."""
+"""Architectures: VOne front end, small ResNets, word networks, ImageNet-scale builders, noise, representations.
 
-from advgeom.models.imagenet import build_imagenet_model, load_checkpoint_state_dict
+Trained networks by name live in :mod:`advgeom.zoo`.
+"""
+
+from advgeom.models.imagenet import build_imagenet_model
 from advgeom.models.noise import (
     GaussianNoise,
     NeuronalNoise,
@@ -16,32 +19,26 @@ from advgeom.models.noise import (
     set_noise,
     split_at_noise,
 )
-from advgeom.models.registry import VARIANTS, build_from_config, build_model, model_config, variant_names
 from advgeom.models.representations import extract_representations, layer_names
 from advgeom.models.resnet import small_resnet, vone_resnet
 from advgeom.models.staged import Normalize, StagedNet
 from advgeom.models.vone import VOneBlock, gabor_kernel, sample_v1_parameters
 
 __all__ = [
-    "VARIANTS",
     "GaussianNoise",
     "NeuronalNoise",
     "Normalize",
     "StagedNet",
     "StochasticNoise",
     "VOneBlock",
-    "build_from_config",
     "build_imagenet_model",
-    "build_model",
     "extract_representations",
     "frozen_noise",
     "gabor_kernel",
     "gaussian_noise",
     "is_stochastic",
     "layer_names",
-    "load_checkpoint_state_dict",
     "make_noise",
-    "model_config",
     "neuronal_noise",
     "noise_disabled",
     "noise_modules",
@@ -50,6 +47,5 @@ __all__ = [
     "set_noise",
     "split_at_noise",
     "small_resnet",
-    "variant_names",
     "vone_resnet",
 ]

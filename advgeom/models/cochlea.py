@@ -105,6 +105,15 @@ class Cochleagram(nn.Module):
         self._bank: dict[tuple[int, str, torch.dtype], tuple[torch.Tensor, torch.Tensor, int]] = {}
 
     @property
+    def settings(self) -> dict[str, float | int]:
+        """The constructor's arguments as validated (``Cochleagram(**c.settings)`` builds the same front end)."""
+        return {
+            "sample_rate": self.sample_rate, "n_channels": self.n_channels, "low_hz": self.low_hz,
+            "high_hz": self.high_hz, "envelope_rate": self.envelope_rate, "compression": self.compression,
+            "compression_offset": self.compression_offset,
+        }  # fmt: skip
+
+    @property
     def center_frequencies(self) -> np.ndarray:
         """Centre frequencies (Hz) of the channels, low to high."""
         return erb_filter_bank(self.n_channels, 64, self.sample_rate, self.low_hz, self.high_hz)[1]

@@ -1,4 +1,4 @@
-"""Layer representations of a model: pixels, front end / noise stage, each block, logits.
+"""Layer representations of a model: the input (pixels, waveform), front end / noise stage, each block, logits.
 
 One function for every model (:func:`extract_representations`), so the geometry analyses
 see the same layers for standard, adversarially trained and stochastic networks.
@@ -12,9 +12,8 @@ import torch
 from torch import nn
 
 from advgeom.checks import check_int
+from advgeom.device import model_device
 from advgeom.models.staged import StagedNet
-
-PIXELS = "pixels"
 
 
 def _staged(model: nn.Module) -> StagedNet:
@@ -26,8 +25,10 @@ def _staged(model: nn.Module) -> StagedNet:
 
 
 def layer_names(model: nn.Module) -> list[str]:
-    """Names of the layers :func:`extract_representations` can return, input to output (``pixels`` first)."""
-    return [PIXELS, *_staged(model).recorded]
+    """Names of the layers :func:`extract_representations` can return, input to output: the input first
+    (``net.input_name``: ``pixels``, or ``waveform`` for the word networks), then the recorded stages."""
+    net = _staged(model)
+    return [net.input_name, *net.recorded]
 
 
 @torch.no_grad()
@@ -42,7 +43,8 @@ def extract_representations(
 
     Returns ``{layer: Tensor}`` with shape (N, features) when ``n_draws == 1`` and
     (N, n_draws, features) otherwise, each draw a fresh pass (fresh noise for stochastic
-    models). ``layers=None`` means all of :func:`layer_names`. The model is used as it is
+    models). ``layers=None`` means all of :func:`layer_names` (the first, ``net.input_name``, is the
+    input itself, flattened). The model is used as it is
     (call ``.eval()`` first: noise stays on in eval mode).
     """
     net = _staged(model)
@@ -56,16 +58,17 @@ def extract_representations(
     wanted = set(layers)
     last = max(names.index(name) for name in layers)
     stop_at = names[last]
-    device = next((p.device for p in net.parameters()), next((b.device for b in net.buffers()), x.device))
+    device = model_device(net, default=x.device)
+    source = names[0]  # the input layer
     chunks: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
     for start in range(0, len(x), batch_size):
         xb = x[start : start + batch_size].to(device)
         draws: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
         for _ in range(n_draws):
-            if PIXELS in wanted:
-                draws[PIXELS].append(xb.flatten(1).to("cpu", copy=True))
+            if source in wanted:
+                draws[source].append(xb.flatten(1).to("cpu", copy=True))
             h = xb
-            if stop_at != PIXELS:
+            if stop_at != source:
                 for name, stage in net.named_children():
                     h = stage(h)
                     if name in wanted:

@@ -19,13 +19,19 @@ from advgeom.models.staged import Normalize, StagedNet
 from advgeom.models.vone import VOneBlock
 
 
-def _conv_bn_relu(cin: int, cout: int, kernel: int, stride: int) -> nn.Sequential:
+def conv_bn_relu(cin: int, cout: int, kernel: int, stride: int) -> nn.Sequential:
+    """``Conv2d`` (``kernel`` x ``kernel``, ``stride``, same padding, no bias) -> ``BatchNorm2d`` -> ``ReLU``."""
     return nn.Sequential(
         nn.Conv2d(cin, cout, kernel, stride, padding=kernel // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU()
     )
 
 
-def _blocks(in_width: int, widths: Sequence[int], depth: int) -> OrderedDict[str, nn.Module]:
+def residual_stages(in_width: int, widths: Sequence[int], depth: int) -> OrderedDict[str, nn.Module]:
+    """Stages ``block1``.. of ``depth`` torchvision BasicBlocks each (He et al. 2016), one stage per width.
+
+    The first block of every stage after the first has stride 2; a 1x1 conv + BatchNorm shortcut
+    projects when the stride or width changes. A stage of depth 1 is the block itself.
+    """
     stages: OrderedDict[str, nn.Module] = OrderedDict()
     inp = in_width
     for i, width in enumerate(widths):
@@ -41,11 +47,13 @@ def _blocks(in_width: int, widths: Sequence[int], depth: int) -> OrderedDict[str
     return stages
 
 
-def _head(width: int, num_classes: int) -> nn.Sequential:
+def classifier_head(width: int, num_classes: int) -> nn.Sequential:
+    """Global average pool -> flatten -> linear to ``num_classes`` logits."""
     return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, num_classes))
 
 
-def _init(net: nn.Module) -> None:
+def init_weights(net: nn.Module) -> None:
+    """Kaiming-normal (fan-out, ReLU) initialisation of every ``Conv2d`` of ``net``, in place (uses torch's RNG)."""
     for m in net.modules():
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -65,12 +73,12 @@ def small_resnet(
     widths = [check_int("width", w, minimum=1) for w in widths]
     stages: OrderedDict[str, nn.Module] = OrderedDict()
     stages["normalize"] = Normalize(mean, std)
-    stages["stem"] = _conv_bn_relu(check_int("in_channels", in_channels, minimum=1), widths[0], 3, 2)
-    stages.update(_blocks(widths[0], widths, depth))
-    stages["logits"] = _head(widths[-1], check_int("num_classes", num_classes, minimum=2))
+    stages["stem"] = conv_bn_relu(check_int("in_channels", in_channels, minimum=1), widths[0], 3, 2)
+    stages.update(residual_stages(widths[0], widths, depth))
+    stages["logits"] = classifier_head(widths[-1], check_int("num_classes", num_classes, minimum=2))
     recorded = [name for name in stages if name != "normalize"]
     net = StagedNet(stages, recorded)
-    _init(net)
+    init_weights(net)
     return net
 
 
@@ -106,10 +114,10 @@ def vone_resnet(
     stages: OrderedDict[str, nn.Module] = OrderedDict()
     stages["normalize"] = Normalize([0.5] * in_channels, [0.5] * in_channels)
     stages["vone"] = vone
-    stages["bottleneck"] = _conv_bn_relu(vone.out_channels, widths[0], 1, 1)
-    stages.update(_blocks(widths[0], widths, check_int("depth", depth, minimum=1)))
-    stages["logits"] = _head(widths[-1], check_int("num_classes", num_classes, minimum=2))
+    stages["bottleneck"] = conv_bn_relu(vone.out_channels, widths[0], 1, 1)
+    stages.update(residual_stages(widths[0], widths, check_int("depth", depth, minimum=1)))
+    stages["logits"] = classifier_head(widths[-1], check_int("num_classes", num_classes, minimum=2))
     recorded = [name for name in stages if name not in ("normalize", "bottleneck")]
     net = StagedNet(stages, recorded)
-    _init(net)
+    init_weights(net)
     return net

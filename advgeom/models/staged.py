@@ -1,7 +1,8 @@
 """A sequential network of named stages, the container every advgeom vision model uses.
 
 Each stage is a named child; the stages listed in ``recorded`` are the layers whose outputs
-:func:`advgeom.models.extract_representations` returns (plus ``pixels``, the input).
+:func:`advgeom.models.extract_representations` returns, plus the input itself under the network's
+``input_name`` (``pixels`` for images, ``waveform`` for the word networks).
 """
 
 from __future__ import annotations
@@ -32,15 +33,24 @@ class Normalize(nn.Module):
 class StagedNet(nn.Sequential):
     """``nn.Sequential`` of named stages with a list of the stages recorded as representation layers.
 
-    ``config`` holds the parameters the model was built from (kept in checkpoints).
+    ``config`` holds the parameters the model was built from (kept in checkpoints); ``input_name``
+    names the input as a representation layer (``"pixels"``; the word networks say ``"waveform"``).
     """
 
     def __init__(
-        self, stages: OrderedDict[str, nn.Module], recorded: Sequence[str], config: dict[str, Any] | None = None
+        self,
+        stages: OrderedDict[str, nn.Module],
+        recorded: Sequence[str],
+        config: dict[str, Any] | None = None,
+        *,
+        input_name: str = "pixels",
     ) -> None:
         super().__init__(stages)
         missing = [r for r in recorded if r not in stages]
         if missing:
             raise ValueError(f"recorded stages {missing} are not stages of the network {list(stages)}")
+        if input_name in stages:
+            raise ValueError(f"input_name={input_name!r} is the name of a stage; the input needs its own name")
         self.recorded = tuple(recorded)
         self.config = dict(config or {})
+        self.input_name = input_name

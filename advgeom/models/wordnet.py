@@ -6,7 +6,8 @@ Stages (an :class:`~advgeom.models.staged.StagedNet`, recorded layers as for the
 
 ``cochleagram`` (deterministic) -> ``nerve`` (auditory-nerve noise; identity for the deterministic
 twin) -> ``stem`` (3x3 conv, stride 2) -> ``block1``.. (BasicBlocks, stride 2 after the first) ->
-``logits`` (global average pool + linear). Recorded: ``nerve``, ``block1``.., ``logits``.
+``logits`` (global average pool + linear). Recorded: ``nerve``, ``block1``.., ``logits``; the input
+layer (the waveform itself) is called ``waveform``.
 
 The front end has no learnable parameters and its noise comes after the deterministic
 cochleagram, so training can run on precomputed cochleagrams: :func:`forward_from` runs the
@@ -25,13 +26,8 @@ from torch import nn
 
 from advgeom.checks import check_choice, check_float, check_int
 from advgeom.models.cochlea import Cochleagram, auditory_nerve_noise
-from advgeom.models.resnet import _blocks, _conv_bn_relu, _head, _init
+from advgeom.models.resnet import classifier_head, conv_bn_relu, init_weights, residual_stages
 from advgeom.models.staged import StagedNet
-
-COCHLEA_DEFAULTS: dict[str, Any] = {
-    "sample_rate": 16000, "n_channels": 40, "low_hz": 50.0, "high_hz": 7500.0, "envelope_rate": 100,
-    "compression": 0.3,
-}  # fmt: skip
 
 
 class AddChannel(nn.Module):
@@ -48,36 +44,33 @@ def word_resnet(
     spontaneous: float = 0.0,
     widths: Sequence[int] = (16, 32, 64),
     depth: int = 1,
-    sample_rate: int = 16000,
-    n_channels: int = 40,
-    low_hz: float = 50.0,
-    high_hz: float = 7500.0,
-    envelope_rate: int = 100,
-    compression: float = 0.3,
+    **cochleagram: Any,
 ) -> StagedNet:
     """Cochleagram (+ auditory-nerve noise of ``gain``; ``None`` = deterministic twin) -> small ResNet.
 
-    Input: waveforms (B, T) at ``sample_rate``; output: logits (B, num_classes). For 1 s at 16 kHz
-    the cochleagram is ``n_channels`` x 100 (40 x 100 by default). ``net.config`` holds every
-    argument (``arch="word_resnet"``) and :func:`build_word_net` rebuilds the network from it.
+    ``cochleagram``: keyword arguments of :class:`~advgeom.models.cochlea.Cochleagram` (``sample_rate``,
+    ``n_channels``, ``low_hz``, ``high_hz``, ``envelope_rate``, ``compression``, ``compression_offset``;
+    its defaults otherwise). Input: waveforms (B, T) at ``sample_rate``; output: logits (B, num_classes).
+    For 1 s at 16 kHz the cochleagram is ``n_channels`` x 100 (40 x 100 by default). ``net.config``
+    holds every argument, the cochleagram's as it uses them (``arch="word_resnet"``), and
+    :func:`build_word_net` rebuilds the network from it. The input layer is called ``waveform``.
     """
     widths = [check_int("width", w, minimum=1) for w in widths]
-    cochleagram = Cochleagram(sample_rate, n_channels, low_hz, high_hz, envelope_rate, compression)
+    front = Cochleagram(**cochleagram)
     stages: OrderedDict[str, nn.Module] = OrderedDict()
-    stages["cochleagram"] = cochleagram
+    stages["cochleagram"] = front
     stages["nerve"] = nn.Identity() if gain is None else auditory_nerve_noise(gain, spontaneous=spontaneous)
-    stages["stem"] = nn.Sequential(AddChannel(), _conv_bn_relu(1, widths[0], 3, 2))
-    stages.update(_blocks(widths[0], widths, check_int("depth", depth, minimum=1)))
-    stages["logits"] = _head(widths[-1], check_int("num_classes", num_classes, minimum=2))
+    stages["stem"] = nn.Sequential(AddChannel(), conv_bn_relu(1, widths[0], 3, 2))
+    stages.update(residual_stages(widths[0], widths, check_int("depth", depth, minimum=1)))
+    stages["logits"] = classifier_head(widths[-1], check_int("num_classes", num_classes, minimum=2))
     recorded = [name for name in stages if name not in ("cochleagram", "stem")]
     config = {
         "arch": "word_resnet", "num_classes": num_classes, "gain": None if gain is None else float(gain),
         "spontaneous": check_float("spontaneous", spontaneous, minimum=0.0), "widths": list(widths), "depth": depth,
-        "sample_rate": sample_rate, "n_channels": n_channels, "low_hz": low_hz, "high_hz": high_hz,
-        "envelope_rate": envelope_rate, "compression": compression,
+        **front.settings,
     }  # fmt: skip
-    net = StagedNet(stages, recorded, config)
-    _init(net)
+    net = StagedNet(stages, recorded, config, input_name="waveform")
+    init_weights(net)
     return net
 
 

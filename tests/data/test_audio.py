@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import FrozenInstanceError
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from advgeom.data import audio, synth
 from advgeom.data.audio import (
     DEFAULT_WORDS,
     DIGIT_WORDS,
+    CorpusSpec,
     WordCorpus,
     fit_clip,
     load_asterisk_digits,
@@ -25,12 +27,17 @@ from advgeom.data.audio import (
     synth_corpus,
 )
 
-TINY = {"words": ("yes", "no", "up", "down", "seven"), "n_train": 16, "n_test": 4, "progress": False}
+TINY = {"words": ("yes", "no", "up", "down", "seven"), "n_train": 16, "n_test": 4}
+
+
+def _corpus(*, cache: bool = False, **params) -> WordCorpus:
+    """``synth_corpus`` of the tiny corpus with ``params`` changed (no progress bars)."""
+    return synth_corpus(CorpusSpec(**{**TINY, **params}), cache=cache, progress=False)
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> WordCorpus:
-    return synth_corpus(**TINY, cache=False)
+    return _corpus()
 
 
 # ------------------------------------------------------------------------------------------------- signal helpers
@@ -87,7 +94,7 @@ def test_missing_synthesiser_names_the_package(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(synth.SynthesizerMissing, match="apt-get install espeak-ng"):
         synth.require("espeak")
     with pytest.raises(synth.SynthesizerMissing, match="flite"):
-        synth_corpus(**TINY, synths=("flite",), cache=False)
+        _corpus(synths=("flite",))
 
 
 def test_missing_festival_voice_names_the_package(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -129,15 +136,48 @@ def test_espeak_variants_merged_into_distinct_voices() -> None:
 
 def test_word_validation() -> None:
     with pytest.raises(ValueError, match="letters"):
-        synth_corpus(["yes", "no; rm"], 2, 1, cache=False)
+        synth_corpus(CorpusSpec(["yes", "no; rm"], 2, 1), cache=False)
     with pytest.raises(ValueError, match="distinct"):
-        synth_corpus(["yes", "yes"], 2, 1, cache=False)
+        synth_corpus(CorpusSpec(["yes", "yes"], 2, 1), cache=False)
     with pytest.raises(ValueError, match="noise"):
-        synth_corpus(**{**TINY, "cache": False}, noise=("white",))
+        _corpus(noise=("white",))
     with pytest.raises(ValueError, match="snr_db"):
-        synth_corpus(**{**TINY, "cache": False}, snr_db=(10.0, 0.0))
+        _corpus(snr_db=(10.0, 0.0))
     with pytest.raises(ValueError, match="synth"):
-        synth_corpus(**{**TINY, "cache": False}, synths=("sam",))
+        _corpus(synths=("sam",))
+
+
+def test_corpus_spec_key_validation_and_hash() -> None:
+    spec = CorpusSpec()
+    assert spec.key() == {
+        "format": audio.CORPUS_FORMAT, "words": list(DEFAULT_WORDS), "n_train": 200, "n_test": 50,
+        "sample_rate": 16000, "duration": 1.0, "synths": ["espeak", "flite", "festival"],
+        "synth_weights": {"espeak": 0.5, "flite": 0.3, "festival": 0.2}, "test_fraction": 0.25,
+        "snr_db": [0.0, 20.0], "noise": ["pink", "babble"], "speed": [0.9, 1.1], "jitter": 0.1, "level": 0.05,
+        "seed": 0,
+    }  # fmt: skip
+    same = CorpusSpec(list(DEFAULT_WORDS), np.int64(200), synth_weights={"festival": 0.2, "espeak": 0.5, "flite": 0.3},
+                      snr_db=[0, 20], duration=1)  # fmt: skip
+    assert same == spec and hash(same) == hash(spec) and type(same.duration) is float and same.snr_db == (0.0, 20.0)
+    two = CorpusSpec(("yes", "no"), 4, 1, synths=("flite",), synth_weights={"flite": 1.0, "espeak": 2.0})
+    assert two.key()["synth_weights"] == {"flite": 1.0} and two != spec
+    with pytest.raises(FrozenInstanceError):
+        spec.n_train = 3
+    for kwargs, match in [
+        ({"n_train": 0}, "n_train=0 is too small"),
+        ({"sample_rate": 100}, "sample_rate=100 is too small"),
+        ({"synth_weights": {"sam": 1.0}}, "names unknown synthesisers"),
+        ({"synth_weights": {"espeak": 0.0, "flite": 0.0, "festival": 0.0}}, "give no weight"),
+        ({"synths": ()}, "must name distinct synthesisers"),
+        ({"speed": (1.2, 1.0)}, "speed=.* must be \\(low, high\\)"),
+        ({"noise": ()}, "at least one of"),
+        ({"seed": -1}, "seed=-1 is too small"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            CorpusSpec(**kwargs)
+    with pytest.raises(ValueError, match="is not a CorpusSpec"):
+        synth_corpus({"words": ("yes", "no")}, cache=False)
+    assert audio.WAVEFORM_BOUNDS == (-1.0, 1.0)
 
 
 # ------------------------------------------------------------------------------------------------ synthetic corpus
@@ -187,7 +227,7 @@ def test_split_speakers_holds_out_identities_per_family() -> None:
 
 
 def test_clean_clips_are_centred_on_the_word() -> None:
-    corpus = synth_corpus(**{**TINY, "n_train": 6, "n_test": 2}, noise=("none",), jitter=0.0, cache=False)
+    corpus = _corpus(n_train=6, n_test=2, noise=("none",), jitter=0.0)
     assert np.isnan(corpus.meta["snr_db"]).all()
     for x in corpus.waveforms:
         a, b = speech_bounds(x, 16000)
@@ -196,9 +236,9 @@ def test_clean_clips_are_centred_on_the_word() -> None:
 
 def test_noise_follows_the_sampled_snr() -> None:
     # same seed and as many noise kinds: the same plan, so noise=("none", "none") gives each clip's clean speech
-    kw = {**TINY, "n_train": 4, "n_test": 1, "jitter": 0.0, "cache": False}
-    noisy = synth_corpus(**kw, noise=("pink", "none"))
-    clean = synth_corpus(**kw, noise=("none", "none"))
+    kw = {"n_train": 4, "n_test": 1, "jitter": 0.0}
+    noisy = _corpus(**kw, noise=("pink", "none"))
+    clean = _corpus(**kw, noise=("none", "none"))
     rows = np.flatnonzero(noisy.meta["noise"] == "pink")
     assert len(rows) >= 5
     for i in rows:
@@ -212,16 +252,16 @@ def test_noise_follows_the_sampled_snr() -> None:
 def test_corpus_is_seeded_and_cached(tiny: WordCorpus) -> None:
     folder = Path(audio.cache_path("audio-corpus", {"probe": 1}, ".npz")).parent
     before = set(folder.glob("*.npz"))
-    cached = synth_corpus(**TINY)  # the first cached call builds afresh (tiny was built without the cache) and saves
+    cached = _corpus(cache=True)  # the first cached call builds afresh (tiny was built without the cache) and saves
     np.testing.assert_array_equal(cached.waveforms, tiny.waveforms)  # same seed, same corpus
     for key in audio.META_COLUMNS:
         np.testing.assert_array_equal(cached.meta[key], tiny.meta[key])
     assert len(set(folder.glob("*.npz")) - before) == 1 and not list(folder.glob(".*.tmp"))
-    loaded = synth_corpus(**TINY)  # the second call loads the file
+    loaded = _corpus(cache=True)  # the second call loads the file
     np.testing.assert_array_equal(loaded.waveforms, tiny.waveforms)
     assert loaded.config == cached.config and loaded.words == tiny.words
-    mini = {**TINY, "words": ("yes", "no"), "n_train": 2, "n_test": 1, "cache": False}
-    assert not np.array_equal(synth_corpus(**mini, seed=1).waveforms, synth_corpus(**mini).waveforms)
+    mini = {"words": ("yes", "no"), "n_train": 2, "n_test": 1}
+    assert not np.array_equal(_corpus(**mini, seed=1).waveforms, _corpus(**mini).waveforms)
 
 
 def test_save_load_round_trip(tiny: WordCorpus, tmp_path: Path) -> None:

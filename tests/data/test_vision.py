@@ -139,3 +139,52 @@ def test_class_balanced_subset_is_seeded_and_balanced() -> None:
         class_balanced_indices(labels, 10, 11)
     with pytest.raises(ValueError, match="n_classes=11"):
         class_balanced_indices(labels, 11, 1)
+
+
+def test_missing_and_broken_data_folders(tmp_path):
+    missing = tmp_path / "nowhere"
+    with pytest.raises(FileNotFoundError) as err:
+        load_cifar10(missing)
+    assert str(missing) in str(err.value)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="does not hold CIFAR-10 python batches"):
+        load_cifar10(tmp_path / "empty")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "test_batch").write_bytes(b"\x80\x04 definitely not a pickle")
+    with pytest.raises(ValueError, match="is not a CIFAR-10 pickle batch"):
+        load_cifar10(bad, "test")
+    (bad / "test_batch").write_bytes(pickle.dumps({b"data": [[1, 2, 3]], b"labels": [0]}))
+    with pytest.raises(ValueError, match="expected \\(N, 3072\\)"):
+        load_cifar10(bad, "test")
+    with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist"):
+        load_fashion_mnist("train", tmp_path / "empty")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_image_folder(missing)
+    with pytest.raises(FileNotFoundError, match="not an ImageNet-style tree"):
+        load_image_folder(tmp_path / "empty")
+
+
+def test_corrupt_idx_files(tmp_path):
+    garbage = tmp_path / "garbage-idx3-ubyte"
+    garbage.write_bytes(b"PK\x03\x04 zip, not idx")
+    with pytest.raises(ValueError, match="bad magic number"):
+        read_idx(garbage)
+    truncated = tmp_path / "short-idx1-ubyte"
+    truncated.write_bytes(bytes([0, 0, 0x08, 1, 0, 0, 0, 10, 1, 2, 3]))  # announces 10 labels, holds 3
+    with pytest.raises(ValueError, match="header announces shape"):
+        read_idx(truncated)
+
+
+def test_declared_arguments_are_converted_and_named() -> None:
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    idx = class_balanced_indices(labels, np.int64(2), np.int64(1), seed=np.int64(3))
+    assert torch.equal(idx, class_balanced_indices(labels, 2, 1, seed=3)) and len(idx) == 2
+    with pytest.raises(ValueError, match="n_classes=4 is too large; it must be <= 3"):
+        class_balanced_indices(labels, 4, 1)
+    with pytest.raises(ValueError, match="per_class=0 is too small"):
+        class_balanced_indices(labels, 2, 0)
+    with pytest.raises(ValueError, match="split='val' is not allowed"):
+        load_fashion_mnist("val")
+    with pytest.raises(ValueError, match="name='mnist' is not allowed"):
+        load_vision_dataset("mnist")

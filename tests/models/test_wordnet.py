@@ -19,7 +19,7 @@ def test_shapes_layers_and_config_round_trip() -> None:
     net = word_resnet(20, gain=30.0).eval()
     x = 0.05 * torch.randn(3, SR)
     assert net(x).shape == (3, 20)
-    assert layer_names(net) == ["pixels", "nerve", "block1", "block2", "block3", "logits"]
+    assert layer_names(net) == ["waveform", "nerve", "block1", "block2", "block3", "logits"]
     assert net.cochleagram(x).shape == (3, 40, 100)
     assert sum(p.numel() for p in net.parameters()) < 200_000
     twin = build_word_net(net.config).eval()
@@ -29,6 +29,20 @@ def test_shapes_layers_and_config_round_trip() -> None:
         torch.testing.assert_close(net(x), twin(x))
     with pytest.raises(ValueError, match="arch"):
         build_word_net({**net.config, "arch": "small_resnet"})
+
+
+def test_cochleagram_options_pass_through_and_are_recorded() -> None:
+    torch.manual_seed(0)
+    net = word_resnet(3, n_channels=20, high_hz=4000, widths=(8, 8, 8))
+    coch = net.cochleagram
+    assert (coch.n_channels, coch.high_hz) == (20, 4000.0)
+    assert {k: net.config[k] for k in coch.settings} == coch.settings  # the values used, defaults included
+    assert net.config["sample_rate"] == 16000 and net.config["compression_offset"] == 1e-5
+    assert build_word_net(net.config).cochleagram.settings == coch.settings
+    with pytest.raises(TypeError):
+        word_resnet(3, n_chanels=20)  # a misspelt option is refused by the cochleagram
+    with pytest.raises(ValueError, match="high_hz"):
+        word_resnet(3, high_hz=9000.0)  # above Nyquist: the cochleagram's own check
 
 
 def test_stochastic_and_deterministic_twins() -> None:
