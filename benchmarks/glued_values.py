@@ -13,8 +13,10 @@ under test), and compare:
 (default: ``tiny`` and ``classroom``) with ``advgeom run --preset P --out TMP`` and records its
 glued values: numbers and strings, not figures or tables (``fig_*``, ``tbl_*``), and not the
 wall-clock training times (``train_s_*``), which are measurements of the machine, not results.
-``compare`` prints every value that differs (relative tolerance ``--rtol``, default exact) and
-exits 1 if any does, or if a chapter/preset/key is missing on one side.
+A chapter whose own assertion fails is recorded with its partial values and the error (key
+``__failed__``), so a restructuring must reproduce the failure too. ``compare`` prints every value
+that differs (relative tolerance ``--rtol``, default exact) and exits 1 if any does, or if a
+chapter, preset or key is missing on one side.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import ast
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -32,6 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SKIPPED_PREFIXES = ("fig_", "tbl_", "train_s_")
+FAILED = "__failed__"  # the error of a chapter whose own assertion failed
 
 
 def glued_numbers(executed: Path) -> dict[str, object]:
@@ -70,11 +74,20 @@ def snapshot(out: Path, notebooks: list[str], presets: list[str], cache: str | N
                 cmd = [*advgeom, "run", stem, "--preset", preset, "--out", str(folder), "--quiet"]
                 proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
                 seconds = time.perf_counter() - start
+                executed = folder / f"{stem}.ipynb"
+                values: dict[str, object] = {}
                 if proc.returncode != 0:
-                    sys.exit(f"{stem} --preset {preset} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-                values = glued_numbers(folder / f"{stem}.ipynb")
+                    # a chapter whose own check fails keeps its partial output: record its values and the
+                    # failure (a restructuring must reproduce both); any other failure stops the snapshot
+                    executed = folder / f"{stem}.failed.ipynb"
+                    reason = re.search(r"failed: (.*?) \(in cell", proc.stderr)
+                    if not executed.exists() or reason is None:
+                        sys.exit(f"{stem} --preset {preset} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+                    values[FAILED] = reason.group(1)
+                values.update(glued_numbers(executed))
                 result[f"{stem}:{preset}"] = values
-                print(f"{stem} --preset {preset}: {len(values)} glued values in {seconds:.0f} s", flush=True)
+                state = f"FAILED ({values[FAILED]})" if FAILED in values else "ok"
+                print(f"{stem} --preset {preset}: {len(values)} glued values in {seconds:.0f} s, {state}", flush=True)
     out.write_text(json.dumps(result, indent=1, sort_keys=True))
     print(f"wrote {out}")
 

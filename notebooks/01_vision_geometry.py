@@ -39,11 +39,20 @@ import torch
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from advgeom import plots
-from advgeom.analysis import Protocol, accuracy_sweep, geometry_sweep, random_perturbation
+from advgeom.analysis import Protocol, accuracy_sweep, measure_grid, random_perturbation
+from advgeom.analysis.protocol import exemplar_images
+from advgeom.analysis.summaries import (
+    assert_extended,
+    assert_points,
+    assert_untangling,
+    late_mean,
+    median_over_seeds,
+)
 from advgeom.attacks import accuracy
+from advgeom.book import charts
 from advgeom.data import class_balanced_subset, load_vision_dataset
-from advgeom.train import get_trained_model
+from advgeom.models import is_stochastic
+from advgeom.zoo import get_network
 
 # %% tags=["parameters"]
 dataset = "fashion-mnist"  # "fashion-mnist" (embedded) or "cifar10" (needs data_root)
@@ -70,15 +79,15 @@ n_draws = 16  # noise draws when scoring stochastic models
 margin = 0.05  # smallest geometric difference we call a finding (DESIGN: below ~0.05 is fragile)
 
 # %%
-plots.setup_charts()
+charts.setup_charts()
 torch.manual_seed(0)
 root = data_root or None
 train_kw = {"epochs": epochs or None, "train_size": train_size or None, "data_root": root}
 layer_list = list(layers) or None
 test_set = load_vision_dataset(dataset, "test", root)
-models = {name: get_trained_model(name, dataset, progress=False, **train_kw) for name in variants}
-stochastic = [name for name in variants if name == "vone"]
-deterministic = [name for name in variants if name != "vone"]
+models = {name: get_network(name, dataset=dataset, progress=False, **train_kw) for name in variants}
+stochastic = [name for name, model in models.items() if is_stochastic(model)]
+deterministic = [name for name in variants if name not in stochastic]
 
 # %% [markdown]
 # ## The networks
@@ -121,7 +130,7 @@ acc_table = acc.pivot_table(index=["norm", "eps"], columns="model", values="accu
 display(acc_table.style.format("{:.3f}"))
 glue(
     "fig_accuracy",
-    plots.faceted_lines(acc, "eps", "accuracy", "norm", "model", columns=3, title="Accuracy under PGD"),
+    charts.faceted_lines(acc, "eps", "accuracy", "norm", "model", columns=3, title="Accuracy under PGD"),
     display=False,
 )
 
@@ -176,13 +185,10 @@ if {"vone", "vone_nonoise"} <= set(variants):
 
 # %%
 class_inputs = {s: class_balanced_subset(test_set, n_classes=n_classes, per_class=per_class, seed=s) for s in seeds}
-exemplar_inputs = {}
-for s in seeds:  # n_exemplars images spread over the classes, a different draw per seed
-    x_pool, y_pool = class_balanced_subset(test_set, n_classes=10, per_class=-(-n_exemplars // 10), seed=100 + s)
-    pick = torch.arange(n_exemplars) * len(x_pool) // n_exemplars
-    exemplar_inputs[s] = (x_pool[pick], y_pool[pick])
+# n_exemplars images spread over the classes, a different draw per seed
+exemplar_inputs = {s: exemplar_images(test_set, n_exemplars, 10, seed=100 + s) for s in seeds}
 common = {"norm": "linf", "attack_steps": attack_steps, "eot": eot, "width": width, "n_t": n_t}
-class_geo = geometry_sweep(
+class_geo = measure_grid(
     models,
     class_inputs,
     [Protocol(manifold="class", eps=e, **common) for e in eps_grid]
@@ -190,7 +196,7 @@ class_geo = geometry_sweep(
     layers=layer_list,
     progress=False,
 )
-exemplar_geo = geometry_sweep(
+exemplar_geo = measure_grid(
     models,
     exemplar_inputs,
     [Protocol(manifold="exemplar", eps=e, repeats=repeats, **common) for e in eps_grid]
@@ -201,22 +207,12 @@ exemplar_geo = geometry_sweep(
 
 
 # %%
-def median_over_seeds(frame: pd.DataFrame) -> pd.DataFrame:
-    """Median of each metric over seeds, per model, perturbation, eps and layer."""
-    keys = ["model", "perturbation", "eps", "depth", "layer"]
-    return frame.groupby(keys, as_index=False)[["capacity", "radius", "dimension", "center_correlation"]].median()
-
-
-def geometry_chart(frame: pd.DataFrame, metric: str, title: str):
-    data = frame[frame.perturbation == "adversarial"].copy()
-    data["eps"] = data["eps"].map(lambda e: f"{e:g}")
-    return plots.faceted_lines(data, "depth", metric, "model", "eps", columns=len(variants), title=title)
-
-
 class_med, ex_med = median_over_seeds(class_geo), median_over_seeds(exemplar_geo)
 for metric in ("capacity", "radius", "dimension", "center_correlation"):
-    glue(f"fig_class_{metric}", geometry_chart(class_med, metric, f"Class manifolds: {metric}"), display=False)
-    glue(f"fig_exemplar_{metric}", geometry_chart(ex_med, metric, f"Exemplar manifolds: {metric}"), display=False)
+    for kind, med in (("class", class_med), ("exemplar", ex_med)):
+        chart = charts.layer_lines(med[med.perturbation == "adversarial"], metric, sort=variants,
+                                   title=f"{kind.capitalize()} manifolds: {metric}")  # fmt: skip
+        glue(f"fig_{kind}_{metric}", chart, display=False)
 layer_order = class_med.drop_duplicates("depth").sort_values("depth")
 layer_key = ", ".join(f"{d} = `{n}`" for d, n in zip(layer_order.depth, layer_order.layer, strict=True))
 display(Markdown(f"Layers by depth: {layer_key}"))
@@ -269,20 +265,11 @@ display(Markdown(f"Layers by depth: {layer_key}"))
 # is made, as medians over seeds.
 
 # %%
-last_depths = sorted(ex_med.depth.unique())[-2:]
 eps_max = max(eps_grid)
 adv = ex_med[ex_med.perturbation == "adversarial"]
-
-
-def late(frame: pd.DataFrame, model: str, eps: float, metric: str) -> float:
-    """Mean over the last two layers of a metric (medians over seeds) for one model and eps."""
-    rows = frame[(frame.model == model) & np.isclose(frame.eps, eps) & frame.depth.isin(last_depths)]
-    return float(rows[metric].mean())
-
-
 signature = pd.DataFrame(
     [
-        {"model": m, "eps": e, "radius": late(adv, m, e, "radius"), "capacity": late(adv, m, e, "capacity")}
+        {"model": m, "eps": e, "radius": late_mean(adv, m, e, "radius"), "capacity": late_mean(adv, m, e, "capacity")}
         for m in variants
         for e in eps_grid
     ]
@@ -291,14 +278,8 @@ display(signature.pivot_table(index="eps", columns="model", values=["radius", "c
 
 # 1. Clean exemplar manifolds: points in deterministic nets, extended in the stochastic net.
 clean_ex = adv[np.isclose(adv.eps, 0)]
-for name in deterministic:
-    rows = clean_ex[clean_ex.model == name]
-    assert (rows.radius < 1e-3).all(), f"{name}: clean exemplar manifolds should be points\n{rows}"
-    assert (rows.capacity > 2 - margin).all(), f"{name}: point manifolds have capacity 2\n{rows}"
-for name in stochastic:
-    rows = clean_ex[(clean_ex.model == name) & (clean_ex.depth >= 2)]
-    assert (rows.radius > margin).all(), f"{name}: noise should give clean exemplar manifolds extent\n{rows}"
-    assert (rows.capacity < 2 - margin).all(), f"{name}: noisy manifolds have capacity < 2\n{rows}"
+assert_points(clean_ex, deterministic, margin)
+assert_extended(clean_ex[clean_ex.depth >= 2], stochastic, margin)
 
 # 2. Standard net: late-layer exemplar radius grows and capacity falls with eps.
 if "standard" in variants:
@@ -355,13 +336,9 @@ if {"standard", "vone"} <= set(variants):
 
 # %%
 clean_class = class_med[np.isclose(class_med.eps, 0)]
-untangling = clean_class.pivot_table(index="model", columns="depth", values="capacity")
-first, last = untangling.columns.min(), untangling.columns.max()
-for name in variants:
-    gain = untangling.loc[name, last] - untangling.loc[name, first]
-    assert gain > margin, f"{name}: class capacity should rise from pixels to logits (got {gain:+.3f})"
-glue("class_capacity_pixels", float(untangling[first].mean()), display=False)
-glue("class_capacity_logits_min", float(untangling[last].min()), display=False)
+untangled = assert_untangling(clean_class, variants, margin)
+glue("class_capacity_pixels", float(untangled["first"].mean()), display=False)
+glue("class_capacity_logits_min", float(untangled["last"].min()), display=False)
 
 random_ctl = ex_med[ex_med.perturbation == "random"]
 random_class = class_med[class_med.perturbation == "random"]
@@ -382,8 +359,8 @@ if "standard" in variants:
     glue("std_acc_adv_max", float(acc_adv), display=False)
     glue("std_class_capacity_random", float(cap_random), display=False)
     glue("std_class_capacity_adv", float(cap_adv), display=False)
-    radius_random = late(random_ctl, "standard", eps_max, "radius")
-    radius_adv = late(adv, "standard", eps_max, "radius")
+    radius_random = late_mean(random_ctl, "standard", eps_max, "radius")
+    radius_adv = late_mean(adv, "standard", eps_max, "radius")
     glue("std_radius_random", float(radius_random), display=False)
     glue("std_radius_adv", float(radius_adv), display=False)
     glue("std_radius_ratio", float(radius_random / radius_adv), display=False)

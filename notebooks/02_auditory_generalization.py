@@ -28,8 +28,9 @@
 #   offline by three speech synthesisers with many voices, speaking rates and pitches, mixed with pink
 #   noise or babble at 0-20 dB signal-to-noise ratio (see `advgeom.data.audio`). Test clips are
 #   said by **voices never heard in training**;
-# * **networks** (`advgeom.audio_models.get_word_model`): a fixed cochleagram (40 ERB-spaced
-#   channels, envelopes at 100 Hz, 0.3-power compression) followed by a small ResNet. The
+# * **networks** (`word_deterministic`, `word_stochastic`, `word_adversarial` of `advgeom.zoo`): a
+#   fixed cochleagram (40 ERB-spaced channels, envelopes at 100 Hz, 0.3-power compression) followed
+#   by a small ResNet. The
 #   *deterministic* network uses it as is; the *stochastic* network adds reparameterised
 #   Poisson-like auditory-nerve noise after the cochleagram, on at test time; the *adversarially
 #   trained* network is the deterministic one fine-tuned on waveform adversarial examples;
@@ -51,12 +52,24 @@ import torch
 from IPython.display import HTML, Audio, Markdown, display
 from myst_nb import glue
 
-from advgeom import plots
-from advgeom.analysis import Protocol, accuracy_sweep, geometry_sweep, overlap_geometry
+from advgeom.analysis import Protocol, accuracy_sweep, measure_grid
+from advgeom.analysis.protocol import exemplar_images
+from advgeom.analysis.summaries import (
+    assert_extended,
+    assert_points,
+    assert_untangling,
+    late_layers,
+    late_mean,
+    median_over_seeds,
+    untangling,
+)
 from advgeom.attacks import accuracy, pgd
-from advgeom.audio_models import WAVEFORM_BOUNDS, get_word_model, word_corpus
+from advgeom.book import charts
 from advgeom.data import class_balanced_subset
-from advgeom.data.audio import DEFAULT_WORDS, load_asterisk_digits
+from advgeom.data.audio import DEFAULT_WORDS, WAVEFORM_BOUNDS, CorpusSpec, load_asterisk_digits
+from advgeom.models import is_stochastic
+from advgeom.zoo import get_network
+from advgeom.zoo.words import word_corpus
 
 # %% tags=["parameters"]
 words = []  # vocabulary ([] = the 20 default words: yes, no, up, down, ..., zero, one, ..., nine)
@@ -89,23 +102,21 @@ listen_eps = 0.1  # L2 budget of the attack we listen to
 listen_scale = 10.0  # the perturbation is played this many times louder than it is
 
 # %%
-plots.setup_charts()
+charts.setup_charts()
 torch.manual_seed(0)
 vocabulary = list(words) or list(DEFAULT_WORDS)
-corpus_kwargs = {"words": vocabulary, "n_train": n_train, "n_test": n_test, "seed": corpus_seed}
-corpus = word_corpus(corpus_kwargs)
+corpus_spec = CorpusSpec(words=tuple(vocabulary), n_train=n_train, n_test=n_test, seed=corpus_seed)
+corpus = word_corpus(corpus_spec)
 sr = corpus.sample_rate
 train_set, test_set = corpus.split("train"), corpus.split("test")
-models = {
-    kind: get_word_model(
-        kind, corpus=corpus_kwargs, gain=gain, epochs=(adv_epochs if kind == "adversarial" else epochs) or None,
-        adv_eps=adv_eps if kind == "adversarial" else None,
-    )
-    for kind in kinds
-}  # fmt: skip
-stochastic = [k for k in kinds if k == "stochastic"]
-deterministic = [k for k in kinds if k != "stochastic"]
-LAYER_LABELS = {"pixels": "waveform"}  # the input layer of the shared tools is called "pixels"
+options = {
+    "deterministic": {"epochs": epochs or None},
+    "stochastic": {"gain": gain, "epochs": epochs or None},
+    "adversarial": {"epochs": adv_epochs or None, "adv_eps": adv_eps},
+}
+models = {kind: get_network(f"word_{kind}", corpus=corpus_spec, **options[kind]) for kind in kinds}
+stochastic = [kind for kind, model in models.items() if is_stochastic(model)]
+deterministic = [kind for kind in kinds if kind not in stochastic]
 
 # %% [markdown]
 # ## The corpus
@@ -165,7 +176,7 @@ if check_findings:
 # On the whole test set (unheard voices), the deterministic network recognises
 # {glue:text}`test_acc_deterministic:.3f` of the words and the stochastic network
 # {glue:text}`test_acc_stochastic:.3f` (averaged over noise draws); chance is {glue:text}`chance:.2f`.
-# The training recipes are in `advgeom.audio_models.RECIPES`: the deterministic and stochastic
+# The training recipes are in `advgeom.zoo.words.RECIPES`: the deterministic and stochastic
 # networks are trained from the nerve stage on cochleagrams computed once (the front end has no
 # learnable parameters and the noise comes after it), the adversarially trained one on waveforms.
 #
@@ -201,7 +212,7 @@ acc_table = acc.pivot_table(index=["norm", "eps"], columns="model", values="accu
 display(acc_table.style.format("{:.3f}"))
 glue(
     "fig_accuracy",
-    plots.faceted_lines(acc, "eps", "accuracy", "model", "norm", columns=2, title="Word accuracy under waveform PGD",
+    charts.faceted_lines(acc, "eps", "accuracy", "model", "norm", columns=2, title="Word accuracy under waveform PGD",
                         independent_y=False, domain=kinds),
     display=False,
 )  # fmt: skip
@@ -366,39 +377,22 @@ plt.close(fig)
 # %%
 test_ds = test_set.dataset()
 class_inputs = {s: class_balanced_subset(test_ds, len(vocabulary), per_class, seed=100 + s) for s in seeds}
-exemplar_inputs = {}
-for s in seeds:  # n_exemplars clips spread over the words, a different draw per seed
-    xp, yp = class_balanced_subset(test_ds, len(vocabulary), -(-n_exemplars // len(vocabulary)), seed=200 + s)
-    idx = torch.arange(n_exemplars) * len(xp) // n_exemplars
-    exemplar_inputs[s] = (xp[idx], yp[idx])
+# n_exemplars clips spread over the words, a different draw per seed
+exemplar_inputs = {s: exemplar_images(test_ds, n_exemplars, len(vocabulary), seed=200 + s) for s in seeds}
 common = {"norm": geo_norm, "attack_steps": attack_steps, "eot": eot, "width": width, "n_t": n_t,
           "bounds": WAVEFORM_BOUNDS}  # fmt: skip
-class_geo = geometry_sweep(models, class_inputs, [Protocol(manifold="class", eps=e, **common) for e in class_eps])
-exemplar_geo = geometry_sweep(
+class_geo = measure_grid(models, class_inputs, [Protocol(manifold="class", eps=e, **common) for e in class_eps])
+exemplar_geo = measure_grid(
     models, exemplar_inputs, [Protocol(manifold="exemplar", eps=e, repeats=repeats, **common) for e in geo_eps]
 )
 
 
 # %%
-def median_over_seeds(frame: pd.DataFrame) -> pd.DataFrame:
-    """Median of each metric over seeds, per model, eps and layer (input layer named ``waveform``)."""
-    keys = ["model", "eps", "depth", "layer"]
-    out = frame.groupby(keys, as_index=False)[["capacity", "radius", "dimension", "center_correlation"]].median()
-    out["layer"] = out["layer"].replace(LAYER_LABELS)
-    return out
-
-
-def geometry_chart(frame: pd.DataFrame, metric: str, title: str):
-    data = frame.copy()
-    data["eps"] = data["eps"].map(lambda e: f"{e:g}")
-    return plots.faceted_lines(data, "depth", metric, "eps", "model", columns=len(kinds), title=title,
-                               sort=kinds)  # fmt: skip
-
-
 class_med, ex_med = median_over_seeds(class_geo), median_over_seeds(exemplar_geo)
 for metric in ("capacity", "radius", "dimension"):
-    glue(f"fig_class_{metric}", geometry_chart(class_med, metric, f"Word manifolds: {metric}"), display=False)
-    glue(f"fig_exemplar_{metric}", geometry_chart(ex_med, metric, f"Exemplar manifolds: {metric}"), display=False)
+    for kind, med, label in (("class", class_med, "Word"), ("exemplar", ex_med, "Exemplar")):
+        chart = charts.layer_lines(med, metric, sort=kinds, title=f"{label} manifolds: {metric}")
+        glue(f"fig_{kind}_{metric}", chart, display=False)
 layer_order = ex_med.drop_duplicates("depth").sort_values("depth")
 layer_key = ", ".join(f"{d} = `{n}`" for d, n in zip(layer_order.depth, layer_order.layer, strict=True))
 display(Markdown(f"Layers by depth: {layer_key}"))
@@ -433,49 +427,34 @@ display(Markdown(f"Layers by depth: {layer_key}"))
 # %%
 clean_ex = ex_med[np.isclose(ex_med.eps, 0)]
 # 1. Clean exemplar manifolds: points in deterministic networks, extended in the stochastic one from the nerve on.
-for name in deterministic:
-    rows = clean_ex[clean_ex.model == name]
-    assert (rows.radius < 1e-3).all(), f"{name}: clean exemplar manifolds should be points\n{rows}"
-    assert (rows.capacity > 2 - margin).all(), f"{name}: point manifolds have capacity 2\n{rows}"
+assert_points(clean_ex, deterministic, margin)
+assert_points(clean_ex[clean_ex.depth == 0], stochastic, margin)  # the waveform itself is not noisy
+assert_extended(clean_ex[clean_ex.depth >= 1], stochastic, margin)
 for name in stochastic:
-    before = clean_ex[(clean_ex.model == name) & (clean_ex.depth == 0)]
     rows = clean_ex[(clean_ex.model == name) & (clean_ex.depth >= 1)]
-    assert (before.radius < 1e-3).all(), f"{name}: the waveform itself is not noisy\n{before}"
-    assert (rows.radius > margin).all(), f"{name}: noise should give clean exemplar manifolds extent\n{rows}"
-    assert (rows.capacity < 2 - margin).all(), f"{name}: noisy manifolds have capacity < 2\n{rows}"
     nerve = rows[rows.depth == 1].iloc[0]
     glue("sto_nerve_radius", float(nerve.radius), display=False)
     glue("sto_nerve_capacity", float(nerve.capacity), display=False)
     glue("sto_logits_radius", float(rows.sort_values("depth").radius.iloc[-1]), display=False)
 
 # 2. Untangling: word capacity at the logits exceeds that of the waveform (clean).
-clean_class = class_med[np.isclose(class_med.eps, 0)].pivot_table(index="model", columns="depth", values="capacity")
-first, last = clean_class.columns.min(), clean_class.columns.max()
+clean_class = class_med[np.isclose(class_med.eps, 0)]
+untangled = untangling(clean_class)
 for name in kinds:
-    glue(f"class_cap_wave_{name}", float(clean_class.loc[name, first]), display=False)
-    glue(f"class_cap_logits_{name}", float(clean_class.loc[name, last]), display=False)
-    if check_findings:
-        gain_cap = clean_class.loc[name, last] - clean_class.loc[name, first]
-        assert gain_cap > margin, f"{name}: word capacity should rise from waveform to logits ({gain_cap:+.3f})"
+    glue(f"class_cap_wave_{name}", float(untangled.loc[name, "first"]), display=False)
+    glue(f"class_cap_logits_{name}", float(untangled.loc[name, "last"]), display=False)
+if check_findings:
+    assert_untangling(clean_class, kinds, margin)
 
 # 3. Attacks spread the deterministic network's exemplar manifolds in the late layers.
 eps_geo = max(geo_eps)
-last_depths = sorted(ex_med.depth.unique())[-2:]
-
-
-def late(frame: pd.DataFrame, model: str, eps: float, metric: str) -> float:
-    """Mean over the last two layers of a metric (medians over seeds)."""
-    rows = frame[(frame.model == model) & np.isclose(frame.eps, eps) & frame.depth.isin(last_depths)]
-    return float(rows[metric].mean())
-
-
 if "deterministic" in kinds and eps_geo > 0:
-    glue("det_late_radius_adv", late(ex_med, "deterministic", eps_geo, "radius"), display=False)
-    assert late(ex_med, "deterministic", eps_geo, "radius") > margin, ex_med
+    glue("det_late_radius_adv", late_mean(ex_med, "deterministic", eps_geo, "radius"), display=False)
+    assert late_mean(ex_med, "deterministic", eps_geo, "radius") > margin, ex_med
 if "stochastic" in kinds:
-    glue("sto_late_radius_clean", late(ex_med, "stochastic", 0.0, "radius"), display=False)
+    glue("sto_late_radius_clean", late_mean(ex_med, "stochastic", 0.0, "radius"), display=False)
     if eps_geo > 0:
-        glue("sto_late_radius_adv", late(ex_med, "stochastic", eps_geo, "radius"), display=False)
+        glue("sto_late_radius_adv", late_mean(ex_med, "stochastic", eps_geo, "radius"), display=False)
 glue("geo_eps", eps_geo, display=False)
 
 # %% [markdown]
@@ -502,26 +481,19 @@ glue("geo_eps", eps_geo, display=False)
 # nearest-centroid linear rule telling clean from adversarial apart (0: separated, 1: indistinguishable).
 
 # %%
-overlap_rows = []
-for kind in [k for k in ("deterministic", "stochastic") if k in kinds]:
-    for s in seeds:
-        x_ex, y_ex = exemplar_inputs[s]
-        frame = overlap_geometry(
-            models[kind], x_ex, y_ex, Protocol(manifold="exemplar", eps=eps_geo, repeats=repeats, seed=s, **common)
-        )
-        overlap_rows.append(frame.assign(model=kind, seed=s))
-overlap = pd.concat(overlap_rows, ignore_index=True)
-overlap["layer"] = overlap["layer"].replace(LAYER_LABELS)
+compared = {k: models[k] for k in ("deterministic", "stochastic") if k in kinds}
+overlap_protocol = Protocol(manifold="exemplar", eps=eps_geo, repeats=repeats, **common)
+overlap = measure_grid(compared, exemplar_inputs, [overlap_protocol], kind="overlap", progress=False)
 overlap_med = overlap.groupby(["model", "depth", "layer"], as_index=False)[["overlap", "pair_capacity"]].median()
 display(overlap_med.pivot_table(index=["depth", "layer"], columns="model", values="overlap").round(3))
 glue(
     "fig_overlap",
-    plots.line_with_errorbars(overlap_med, "depth", "overlap", "model", title="Clean vs adversarial overlap",
+    charts.line_with_errorbars(overlap_med, "depth", "overlap", "model", title="Clean vs adversarial overlap",
                               domain=[k for k in kinds if k != "adversarial"]),
     display=False,
 )  # fmt: skip
 if {"deterministic", "stochastic"} <= set(kinds) and eps_geo > 0:
-    late_overlap = overlap_med[overlap_med.depth.isin(last_depths)].groupby("model").overlap.mean()
+    late_overlap = overlap_med[overlap_med.depth.isin(late_layers(ex_med))].groupby("model").overlap.mean()
     glue("overlap_det", float(late_overlap["deterministic"]), display=False)
     glue("overlap_sto", float(late_overlap["stochastic"]), display=False)
     if check_findings:

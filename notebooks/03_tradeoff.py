@@ -33,10 +33,11 @@ import pandas as pd
 from IPython.display import display
 from myst_nb import glue
 
-from advgeom import plots
-from advgeom.analysis import Protocol, accuracy_sweep, cached_manifold_geometry, overlap_geometry
+from advgeom.analysis import Protocol, accuracy_sweep, measure_grid
+from advgeom.analysis.protocol import exemplar_images
+from advgeom.book import charts
 from advgeom.data import class_balanced_subset, load_vision_dataset
-from advgeom.train import get_trained_model
+from advgeom.zoo import get_network
 
 # %% tags=["parameters"]
 dataset = "fashion-mnist"  # "fashion-mnist" (embedded) or "cifar10" (needs data_root)
@@ -62,12 +63,12 @@ compare_adversarial = True  # also place the adversarially trained network on th
 margin = 0.02  # smallest difference we call a finding
 
 # %%
-plots.setup_charts()
+charts.setup_charts()
 root = data_root or None
 train_kw = {"epochs": epochs or None, "train_size": train_size or None, "data_root": root}
 test_set = load_vision_dataset(dataset, "test", root)
 models = {
-    f"noise {s:g}": get_trained_model("vone", dataset, noise_scale=float(s), progress=False, **train_kw)
+    f"noise {s:g}": get_network("vone", dataset=dataset, noise_scale=float(s), progress=False, **train_kw)
     for s in noise_grid
 }
 scale_of = {f"noise {s:g}": float(s) for s in noise_grid}
@@ -90,7 +91,7 @@ wide = acc.pivot_table(index="noise", columns="eps", values="accuracy").rename(
 display(wide.round(3))
 
 if compare_adversarial:
-    at_model = {"adversarial": get_trained_model("adversarial", dataset, progress=False, **train_kw)}
+    at_model = {"adversarial": get_network("adversarial", dataset=dataset, progress=False, **train_kw)}
     at = accuracy_sweep(at_model, x_acc, y_acc, {norm: [0.0, eps]}, **attack)
     at_clean, at_adv = (float(at[at.eps == e].accuracy.iloc[0]) for e in (0.0, eps))
     glue("at_clean", float(at_clean), display=False)
@@ -109,24 +110,19 @@ if compare_adversarial:
 # noise draw per image) with MFTMA: capacity, radius and dimension.
 
 # %%
-geo_rows = []
 common = {"norm": norm, "attack_steps": attack_steps, "eot": eot, "width": width, "n_t": n_t}
-for name, model in models.items():
-    for seed in seeds:
-        x_ex, y_ex = class_balanced_subset(test_set, n_classes=10, per_class=-(-n_exemplars // 10), seed=100 + seed)
-        pick = np.arange(n_exemplars) * len(x_ex) // n_exemplars
-        ov = overlap_geometry(
-            model, x_ex[pick], y_ex[pick], Protocol(manifold="exemplar", eps=eps, repeats=repeats, seed=seed, **common),
-            layers=[layer],
-        )  # fmt: skip
-        x_cl, y_cl = class_balanced_subset(test_set, n_classes=n_classes, per_class=per_class, seed=seed)
-        cl = cached_manifold_geometry(model, x_cl, y_cl, Protocol(manifold="class", seed=seed, **common), [layer])
-        geo_rows.append(
-            {"noise": scale_of[name], "seed": seed, "overlap": ov.overlap.iloc[0],
-             "pair_capacity": ov.pair_capacity.iloc[0], "class_capacity": cl.capacity.iloc[0],
-             "class_radius": cl.radius.iloc[0], "class_dimension": cl.dimension.iloc[0]}
-        )  # fmt: skip
-geo = pd.DataFrame(geo_rows)
+exemplar_inputs = {s: exemplar_images(test_set, n_exemplars, 10, seed=100 + s) for s in seeds}
+class_inputs = {s: class_balanced_subset(test_set, n_classes=n_classes, per_class=per_class, seed=s) for s in seeds}
+ov = measure_grid(models, exemplar_inputs, [Protocol(manifold="exemplar", eps=eps, repeats=repeats, **common)],
+                  kind="overlap", layers=[layer], progress=False)  # fmt: skip
+cl = measure_grid(models, class_inputs, [Protocol(manifold="class", **common)], layers=[layer], progress=False)
+geo = ov[["model", "seed", "overlap", "pair_capacity"]].merge(
+    cl[["model", "seed", "capacity", "radius", "dimension"]].rename(
+        columns={"capacity": "class_capacity", "radius": "class_radius", "dimension": "class_dimension"}
+    ),
+    on=["model", "seed"],
+)
+geo.insert(0, "noise", geo.pop("model").map(scale_of))
 geo_med = geo.groupby("noise", as_index=False).median(numeric_only=True).drop(columns="seed")
 display(geo_med.round(3))
 
@@ -142,7 +138,7 @@ side_by_side = pd.concat(
 )
 glue(
     "fig_tradeoff",
-    plots.faceted_lines(side_by_side, "noise", "median", "panel", "series", err="std", columns=3,
+    charts.faceted_lines(side_by_side, "noise", "median", "panel", "series", err="std", columns=3,
                         title="Noise: accuracy, overlap and class capacity"),
     display=False,
 )  # fmt: skip

@@ -43,10 +43,11 @@ warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm.auto in
 
 from advgeom.attacks import accuracy, pgd
 from advgeom.data import CIFAR10_CLASSES, FASHION_MNIST_CLASSES, class_balanced_subset, load_vision_dataset
-from advgeom.models import build_model, neuronal_noise, noise_modules
+from advgeom.models import neuronal_noise, noise_modules, seeded_noise
 from advgeom.models import vone as vone_module
 from advgeom.models.noise import NeuronalNoise
-from advgeom.train import get_trained_model, training_recipe
+from advgeom.zoo import build_network, get_network, list_networks
+from advgeom.zoo.vision import training_recipe
 
 # %% tags=["parameters"]
 dataset = "fashion-mnist"  # data set of the models: "fashion-mnist" (embedded) or "cifar10" (needs data_root)
@@ -74,8 +75,8 @@ classes = FASHION_MNIST_CLASSES if dataset == "fashion-mnist" else CIFAR10_CLASS
 test_set = load_vision_dataset(dataset, "test", root)
 train_kw = {"epochs": epochs or None, "train_size": train_size or None, "data_root": root, "progress": False}
 models = {
-    "standard": get_trained_model("standard", dataset, **train_kw),
-    "vone": get_trained_model("vone", dataset, noise_scale=noise_scale, **train_kw),
+    "standard": get_network("standard", dataset=dataset, **train_kw),
+    "vone": get_network("vone", dataset=dataset, noise_scale=noise_scale, **train_kw),
 }
 front = models["vone"].vone  # the VOne block: fixed filters + noise stage
 x_eval, y_eval = class_balanced_subset(test_set, len(classes), max(1, n_eval // len(classes)), seed=seed)
@@ -173,9 +174,7 @@ def bin_fractions(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 ori_edges = vone_module.ORIENTATION_EDGES
 theta = np.where(draw["theta"] >= ori_edges[-1], draw["theta"] - 180.0, draw["theta"])  # 157.5..180 is the 0 bin
-keep = vone_module.SF_EDGES <= sf_max
-sf_edges = vone_module.SF_EDGES[keep]
-sf_counts = vone_module.SF_COUNTS[: len(sf_edges) - 1]
+sf_edges, sf_counts = vone_module.sf_histogram(sf_max=sf_max)  # the bins the sampler draws from
 nx_counts = vone_module.NXY_COUNTS.sum(axis=1)
 ori_counts = vone_module.ORIENTATION_COUNTS
 comparisons = {
@@ -364,9 +363,9 @@ if n_noise_draws >= 100 and stage.scale > 0:
 glue("n_classes", len(classes), display=False)
 glue("at_eps", training_recipe("adversarial", dataset)["eps"], display=False)
 rows = []
-for variant in ("standard", "adversarial", "vone", "vone_nonoise"):
+for variant in list_networks("vision", source="trained"):  # the zoo of small vision networks
     torch.manual_seed(0)
-    net = build_model(variant, dataset).eval()
+    net = build_network(variant, dataset=dataset).eval()
     recipe = training_recipe(variant, dataset, epochs or None)
     shapes = {}
     with torch.no_grad():  # run the stages one by one and record the output shape of each recorded one
@@ -482,8 +481,7 @@ glue("eps_eot", eps_eot, display=False)
 
 def correct_per_image(model: torch.nn.Module, x: torch.Tensor, n_draws: int = 16) -> torch.Tensor:
     """Fraction of noise draws classifying each image correctly (the same draws for every input set)."""
-    with torch.random.fork_rng(), torch.no_grad():
-        torch.manual_seed(seed)
+    with seeded_noise(seed), torch.no_grad():
         return torch.stack([(model(x).argmax(1) == y_eval).double() for _ in range(n_draws)]).mean(0)
 
 
@@ -495,8 +493,7 @@ glue("eot_gap", eot_gap, display=False)
 glue("eot_gap_se", eot_gap_se, display=False)
 # how much do the input gradients of single noise draws agree?
 x_req = x_eval.clone().requires_grad_(True)
-with torch.random.fork_rng():
-    torch.manual_seed(seed)
+with seeded_noise(seed):
     grads = torch.stack([torch.autograd.grad(torch.nn.functional.cross_entropy(models["vone"](x_req), y_eval,
                                                                                reduction="sum"), x_req)[0].flatten(1)
                          for _ in range(max(2, eot))])  # fmt: skip

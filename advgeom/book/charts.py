@@ -272,6 +272,28 @@ def faceted_lines(
     return chart.properties(title=title) if title is not None else chart
 
 
+def layer_lines(
+    frame: Any,
+    metric: str,
+    *,
+    panel: str = "model",
+    line: str = "eps",
+    sort: Sequence[Any] | None = None,
+    title: str | None = None,
+    **kwargs: Any,
+) -> alt.FacetChart:
+    """A measure against layer depth: one panel per value of ``panel`` (the networks, in ``sort`` order), one
+    line per value of ``line`` (attack strengths, written as typed: ``0.03``, not ``0.030000``).
+
+    ``kwargs`` go to :func:`faceted_lines` (``err``, ``lo``/``hi``, ``y_title``, ...).
+    """
+    data = frame.copy()
+    if data[line].dtype.kind == "f":
+        data[line] = data[line].map(lambda v: f"{v:g}")
+    panels = list(sort) if sort is not None else list(dict.fromkeys(data[panel]))
+    return faceted_lines(data, "depth", metric, line, panel, columns=len(panels), sort=panels, title=title, **kwargs)
+
+
 # ------------------------------------------------------------- theory against measurement
 
 

@@ -50,6 +50,16 @@ def _inverse_hist_cdf(u: np.ndarray, edges: np.ndarray, counts: np.ndarray, log:
     return np.exp(values) if log else values
 
 
+def sf_histogram(sf_min: float = 0.0, sf_max: float = 5.0) -> tuple[np.ndarray, np.ndarray]:
+    """The spatial-frequency histogram of De Valois, Albrecht & Thorell (1982) cut to its bins within
+    [sf_min, sf_max] c/deg: ``(edges, counts)``, ``len(edges) == len(counts) + 1``."""
+    keep = (SF_EDGES >= sf_min) & (SF_EDGES <= sf_max)
+    first, last = int(np.argmax(keep)), len(keep) - 1 - int(np.argmax(keep[::-1]))
+    if not keep.any() or last == first:
+        raise ValueError(f"sf range [{sf_min}, {sf_max}] must span at least one bin of {SF_EDGES.tolist()} c/deg")
+    return SF_EDGES[first : last + 1], SF_COUNTS[first:last]
+
+
 def sample_v1_parameters(
     n: int, seed: int = 0, *, sf_max: float = 5.0, sf_min: float = 0.0, sf_corr: float = 0.75
 ) -> dict[str, np.ndarray]:
@@ -61,11 +71,7 @@ def sample_v1_parameters(
     """
     n = check_int("n", n, minimum=1)
     sf_corr = check_float("sf_corr", sf_corr, minimum=-1.0, maximum=1.0)
-    keep = (SF_EDGES >= sf_min) & (SF_EDGES <= sf_max)
-    first, last = int(np.argmax(keep)), len(keep) - 1 - int(np.argmax(keep[::-1]))
-    if not keep.any() or last == first:
-        raise ValueError(f"sf range [{sf_min}, {sf_max}] must span at least one bin of {SF_EDGES.tolist()} c/deg")
-    sf_edges, sf_counts = SF_EDGES[first : last + 1], SF_COUNTS[first:last]
+    sf_edges, sf_counts = sf_histogram(sf_min, sf_max)
     rng = np.random.default_rng(check_int("seed", seed, minimum=0))
     u_ori, u_phase, u_ny = rng.random(n), rng.random(n), rng.random(n)
     z = rng.multivariate_normal([0.0, 0.0], [[1.0, sf_corr], [sf_corr, 1.0]], size=n)

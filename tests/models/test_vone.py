@@ -10,7 +10,7 @@ import torch
 from scipy import stats
 
 from advgeom.models import NeuronalNoise, VOneBlock, gabor_kernel, sample_v1_parameters
-from advgeom.models.vone import ORIENTATION_COUNTS, SF_COUNTS, SF_EDGES
+from advgeom.models.vone import ORIENTATION_COUNTS, SF_COUNTS, SF_EDGES, sf_histogram
 
 
 def test_v1_parameters_follow_the_histograms() -> None:
@@ -33,6 +33,16 @@ def test_v1_parameters_are_seeded_and_sf_limited() -> None:
     assert a["sf"].max() <= 4.0 + 1e-9  # sf_max = 5 c/deg keeps bins up to 4 c/deg
     with pytest.raises(ValueError, match="sf range"):
         sample_v1_parameters(5, sf_max=0.6)
+
+
+def test_sf_histogram_keeps_the_bins_inside_the_range() -> None:
+    edges, counts = sf_histogram(sf_max=5.0)
+    assert edges.tolist() == [0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0] and counts.tolist() == SF_COUNTS[:6].tolist()
+    edges, counts = sf_histogram(sf_min=1.0, sf_max=11.2)
+    assert edges[0] == 1.0 and edges[-1] == 11.2 and len(counts) == len(edges) - 1 == 7
+    # the sampler draws from exactly these bins
+    draws = sample_v1_parameters(4000, seed=3, sf_max=5.0)["sf"]
+    assert np.histogram(draws, bins=sf_histogram(sf_max=5.0)[0])[0].sum() == 4000
 
 
 def test_gabor_kernel_orientation_and_frequency() -> None:

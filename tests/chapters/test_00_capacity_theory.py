@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from advgeom import runner
+from advgeom.book import execute, notebooks
 from advgeom.geometry import theory
 
 
@@ -38,12 +38,12 @@ def glued(path: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out_dir = tmp_path_factory.mktemp("book00")
-    return runner.run_notebook("00_capacity_theory", preset="tiny", out_dir=out_dir, progress=False)
+    return execute.run_notebook("00_capacity_theory", preset="tiny", out_dir=out_dir, progress=False)
 
 
 def test_runs_and_glues_every_name_the_prose_uses(executed: Path) -> None:
     values = glued(executed)
-    source = runner.resolve_notebook("00_capacity_theory").read_text()
+    source = notebooks.resolve_notebook("00_capacity_theory").read_text()
     used = set(re.findall(r"\{glue:(?:text|figure|any|md)?\}`([A-Za-z0-9_]+)", source))
     used |= set(re.findall(r"```\{glue:figure\} ([A-Za-z0-9_]+)", source))
     missing = sorted(used - set(values))
@@ -99,6 +99,6 @@ def test_exercise_answers(executed: Path) -> None:
 
 def test_the_in_page_checks_can_fail(tmp_path: Path) -> None:
     """With a tolerance of 0.01 standard errors the page's own assertions must stop the run."""
-    with pytest.raises(runner.NotebookExecutionError, match="AssertionError"):
-        runner.run_notebook("00_capacity_theory", {"n_sigma": 0.01}, preset="tiny", out_dir=tmp_path, progress=False)
+    with pytest.raises(execute.NotebookExecutionError, match="AssertionError"):
+        execute.run_notebook("00_capacity_theory", {"n_sigma": 0.01}, preset="tiny", out_dir=tmp_path, progress=False)
     assert not (tmp_path / "00_capacity_theory.ipynb").exists()

@@ -5,16 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from notebook_checks import assert_prose_glue_complete_and_plain
+from chapter_checks import assert_prose_glue_complete_and_plain
 
-from advgeom import runner
+from advgeom.book import execute, notebooks
 
 STEM = "03_tradeoff"
 
 
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return runner.run_notebook(STEM, preset="tiny", out_dir=tmp_path_factory.mktemp("book03"), progress=False)
+    return execute.run_notebook(STEM, preset="tiny", out_dir=tmp_path_factory.mktemp("book03"), progress=False)
 
 
 def test_every_glued_name_in_the_prose_exists_and_numbers_are_plain(executed: Path) -> None:
@@ -22,10 +22,11 @@ def test_every_glued_name_in_the_prose_exists_and_numbers_are_plain(executed: Pa
 
 
 def test_tradeoff_numbers(executed: Path) -> None:
-    v = runner.glued_values(executed)
+    v = notebooks.glued_values(executed)
     assert v["clean_0"] > v["clean_max"]
     assert v["adv_best"] > v["adv_0"] and v["best_noise"] > 0
     assert v["overlap_max"] > v["overlap_0"]
     assert v["capacity_max"] < v["capacity_0"]
-    for key in ("r2_clean_both", "r2_adversarial_both"):
-        assert 0.0 <= v[key] <= 1.0 + 1e-9
+    for accuracy in ("clean", "adversarial"):  # a fit on both measures explains at least what each one does
+        both = v[f"r2_{accuracy}_both"]
+        assert both >= max(v[f"r2_{accuracy}_overlap"], v[f"r2_{accuracy}_capacity"]) - 1e-9, v

@@ -1,4 +1,4 @@
-"""advgeom.sweep: Dask fan-out of geometry analyses equals the serial loop; finished tasks are cached."""
+"""advgeom.analysis.sweep: Dask fan-out of measurements equals the serial loop; tasks share the measurement cache."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 import torch
 
-from advgeom import cli, sweep
-from advgeom.analysis import Protocol
-from advgeom.sweep import DataSpec, ModelSpec, make_tasks, run_sweep
+from advgeom import cli
+from advgeom.analysis import Protocol, measurements, sweep
+from advgeom.analysis.sweep import DataSpec, make_tasks, run_sweep
+from advgeom.zoo import NetSpec
 
 TINY = {"train_size": 40, "epochs": 1}
 PROTOCOL = Protocol(manifold="exemplar", repeats=3, attack_steps=2, n_t=20, width=100)
@@ -29,12 +30,12 @@ def _own_sweep_cache(tmp_path, tmp_path_factory, monkeypatch):
 
 
 def tiny_tasks() -> list[sweep.SweepTask]:
-    models = [ModelSpec("standard", **TINY), ModelSpec("vone", **TINY)]
+    models = [NetSpec.create("standard", **TINY), NetSpec.create("vone", **TINY)]
     return make_tasks(models, [0.0, 0.05], [0], protocol=PROTOCOL, data=DATA, layers=LAYERS)
 
 
 def test_make_tasks_grid_and_seeds():
-    models = [ModelSpec("standard", **TINY), ModelSpec("vone", noise_scale=0.5, **TINY)]
+    models = [NetSpec.create("standard", **TINY), NetSpec.create("vone", noise_scale=0.5, **TINY)]
     tasks = make_tasks(models, [0, 0.1], [1, 2], protocol=PROTOCOL, data=DATA)
     assert len(tasks) == 2 * 2 * 2
     assert {(t.model.label, t.protocol.eps, t.protocol.seed) for t in tasks} == {
@@ -43,10 +44,13 @@ def test_make_tasks_grid_and_seeds():
     assert all(t.data.seed == t.protocol.seed for t in tasks)  # a seed picks the images too
     per_layer = make_tasks(models[:1], [0.0], protocol=PROTOCOL, layers=LAYERS, per_layer=True)
     assert [t.layers for t in per_layer] == [("pixels",), ("block1",), ("logits",)]
-    keys = {sweep.param_key(t.key(sweep.geometry_task)) for t in tasks}
-    assert len(keys) == len(tasks)
-    renamed = ModelSpec("standard", name="baseline", **TINY)
-    assert renamed.key() == ModelSpec("standard", **TINY).key()  # the label is not part of the key
+    paths = {sweep.task_path(t) for t in tasks}
+    assert len(paths) == len(tasks)
+    renamed = NetSpec.create("standard", label="baseline", **TINY)
+    assert renamed.key() == NetSpec.create("standard", **TINY).key()  # the label is not part of the key
+    assert renamed.label == "baseline"
+    overlap = make_tasks(models[:1], [0.1], protocol=PROTOCOL, kind="overlap")
+    assert overlap[0].kind == "overlap" and sweep.task_path(overlap[0]) != sweep.task_path(tasks[0])
 
 
 def test_dask_cluster_equals_serial_and_rerun_does_no_work(monkeypatch):
@@ -85,7 +89,7 @@ def test_synchronous_scheduler_and_partial_cache():
 def test_corrupt_task_cache_is_rebuilt_with_a_warning():
     task = tiny_tasks()[:1]
     good = run_sweep(task, scheduler="serial", progress=False)
-    path = sweep._task_path(task[0], sweep.geometry_task)
+    path = sweep.task_path(task[0])
     path.write_bytes(b"\x00\x01 not a csv")
     with pytest.warns(UserWarning, match="unreadable"):
         rebuilt = run_sweep(task, scheduler="serial", progress=False)
@@ -99,16 +103,17 @@ def test_corrupt_task_cache_is_rebuilt_with_a_warning():
 @pytest.mark.parametrize(
     "make, fragment",
     [
-        (lambda: ModelSpec("resnet18"), "variant='resnet18' is not allowed"),
-        (lambda: ModelSpec("standard", checkpoint="x.pt"), "checkpoint= is for the ImageNet"),
-        (lambda: ModelSpec("vone", noise_scale=-1), "noise_scale=-1.0 is too small"),
+        (lambda: NetSpec.create("resnet18"), "name='resnet18' is not allowed"),
+        (lambda: NetSpec.create("standard", checkpoint="x.pt"), "checkpoint= is for the ImageNet"),
+        (lambda: NetSpec.create("vone", noise_scale=-1).build(), "noise_scale=-1.0 is too small"),
         (lambda: DataSpec("cifar10"), "give root="),
         (lambda: DataSpec(n_classes=1), "n_classes=1 is too small"),
-        (lambda: make_tasks([ModelSpec()], []), "at least one value"),
-        (lambda: make_tasks([ModelSpec()], [0.0], per_layer=True), "per_layer=True needs"),
+        (lambda: make_tasks([NetSpec.create("standard")], []), "at least one value"),
+        (lambda: make_tasks([NetSpec.create("standard")], [0.0], per_layer=True), "per_layer=True needs"),
         (lambda: run_sweep([]), "no tasks"),
         (lambda: run_sweep(["standard"]), "must be SweepTask objects"),
         (lambda: run_sweep(tiny_tasks(), scheduler="threads"), "scheduler='threads' is not allowed"),
+        (lambda: make_tasks([NetSpec.create("standard")], [0.0], kind="volume"), "kind='volume' is not allowed"),
     ],
 )
 def test_bad_inputs_name_the_value(make, fragment):
@@ -133,7 +138,7 @@ def test_imagenet_scale_spec_from_a_local_checkpoint_and_image_folder(tmp_path):
         for i in range(2):
             pixels = (torch.rand(64, 80, 3, generator=gen) * 255).to(torch.uint8).numpy()
             Image.fromarray(pixels).save(tmp_path / "imagenet" / "val" / c / f"{i}.png")
-    spec = ModelSpec("resnet50", checkpoint=str(ckpt))
+    spec = NetSpec.create("resnet50", checkpoint=str(ckpt))
     net = spec.build("cpu")
     for name, value in source.state_dict().items():
         torch.testing.assert_close(net.state_dict()[name], value)
@@ -160,4 +165,20 @@ def test_cli_sweep(tmp_path, capsys):
     assert cli.main(args) == 0
     assert "2 tasks: 0 computed, 2 cached" in capsys.readouterr().out
     assert cli.main(["sweep", "--model", "resnet18", "--scheduler", "serial"]) == cli.EXIT_USER_ERROR
-    assert "variant='resnet18' is not allowed" in capsys.readouterr().err
+    assert "name='resnet18' is not allowed" in capsys.readouterr().err
+
+
+def test_a_sweep_and_an_in_process_measurement_share_one_cache_entry():
+    task = tiny_tasks()[1]  # the stochastic network at eps 0
+    swept = run_sweep([task], scheduler="serial", progress=False)
+    model = task.model.build("cpu")
+    x, y = task.data.load()
+    calls = []
+    original = measurements.MEASUREMENTS["manifolds"]
+    measurements.MEASUREMENTS["manifolds"] = lambda *a: calls.append(1) or original(*a)
+    try:
+        direct = measurements.measure(model, x, y, task.protocol, list(task.layers))
+    finally:
+        measurements.MEASUREMENTS["manifolds"] = original
+    assert calls == []  # read from the entry the sweep wrote
+    pd.testing.assert_frame_equal(swept.drop(columns="model"), direct, check_exact=True)

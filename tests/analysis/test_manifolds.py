@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from advgeom.manifolds import random_projection, split_by_label, split_exemplars
+from advgeom.analysis.manifolds import random_projection, split_by_label, split_exemplars
 
 
 def test_random_projection_preserves_norms_and_is_seeded() -> None:

@@ -9,16 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from notebook_checks import assert_prose_glue_complete_and_plain
+from chapter_checks import assert_prose_glue_complete_and_plain
 
-from advgeom import runner
+from advgeom.book import execute, notebooks
 
 STEM = "01_vision_geometry"
 
 
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return runner.run_notebook(STEM, preset="tiny", out_dir=tmp_path_factory.mktemp("book01"), progress=False)
+    return execute.run_notebook(STEM, preset="tiny", out_dir=tmp_path_factory.mktemp("book01"), progress=False)
 
 
 def test_every_glued_name_in_the_prose_exists_and_numbers_are_plain(executed: Path) -> None:
@@ -26,7 +26,7 @@ def test_every_glued_name_in_the_prose_exists_and_numbers_are_plain(executed: Pa
 
 
 def test_accuracies_and_signature(executed: Path) -> None:
-    v = runner.glued_values(executed)
+    v = notebooks.glued_values(executed)
     for name in ("standard", "adversarial", "vone", "vone_nonoise"):
         assert 0.3 < v[f"clean_{name}"] <= 1.0
         assert 0.0 <= v[f"linf_small_{name}"] <= v[f"clean_{name}"] + 0.02
@@ -37,10 +37,10 @@ def test_accuracies_and_signature(executed: Path) -> None:
 
 
 def test_rerun_with_another_eps_grid_changes_the_analysis(executed: Path, tmp_path: Path) -> None:
-    rerun = runner.run_notebook(
+    rerun = execute.run_notebook(
         STEM, preset="tiny", params={"eps_grid": [0.0, 0.08, 0.15]}, out_dir=tmp_path, progress=False
     )
-    before, after = runner.glued_values(executed), runner.glued_values(rerun)
+    before, after = notebooks.glued_values(executed), notebooks.glued_values(rerun)
     assert before["small_eps"] == 0.05 and after["small_eps"] == 0.08
     assert after["eps_max"] == 0.15
     assert after["std_radius_max"] != before["std_radius_max"]

@@ -9,6 +9,8 @@ Follows the protocol of Dapello, Feather et al. (NeurIPS 2021) and its companion
 
 Layers wider than ``width`` are reduced by a Gaussian random projection (Johnson-Lindenstrauss),
 the same matrix for every point of a layer, so relative geometry is kept up to O(1/sqrt(width)).
+The read-out of a stochastic network draws its noise from a stream seeded by the protocol
+(:func:`representations`), so a measurement never depends on what ran before it in the process.
 """
 
 from __future__ import annotations
@@ -17,8 +19,22 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from torch import nn
 
 from advgeom.checks import check_int
+from advgeom.device import model_device
+from advgeom.models.noise import seeded_noise
+from advgeom.models.representations import extract_representations
+
+DRAW_SEED_OFFSET = 1_000_003  # representation draws: a stream apart from the attacks' (seed, seed + 1)
+
+
+def representations(
+    model: nn.Module, inputs: torch.Tensor, layers: Sequence[str], seed: int
+) -> dict[str, torch.Tensor]:
+    """:func:`~advgeom.models.extract_representations` with a stochastic model's noise draws seeded by ``seed``."""
+    with seeded_noise(DRAW_SEED_OFFSET + seed, model_device(model)):
+        return extract_representations(model, inputs, layers=layers)
 
 
 def random_projection(features: torch.Tensor | np.ndarray, width: int, seed: int = 0) -> np.ndarray:

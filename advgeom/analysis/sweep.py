@@ -1,9 +1,11 @@
-"""Geometry sweeps beyond one process: fan (model, eps, protocol, seed[, layer]) analyses out over Dask.
+"""Measurement sweeps beyond one process: fan (network, eps, protocol, seed[, layer]) out over Dask.
 
-A sweep is a list of :class:`SweepTask` (what to measure: a :class:`ModelSpec`, a :class:`DataSpec`,
-an :class:`advgeom.analysis.Protocol` and the layers), built by :func:`make_tasks` from a grid.
-:func:`run_sweep` runs every task not already cached and returns one DataFrame (one row per task
-and layer, in task order, whatever order the workers finish in):
+A sweep is a list of :class:`SweepTask` (what to measure: a network as a
+:class:`advgeom.zoo.NetSpec`, its images as a :class:`DataSpec`, a
+:class:`~advgeom.analysis.protocol.Protocol`, the layers and the kind of measurement), built
+by :func:`make_tasks` from a grid. :func:`run_sweep` runs every task not already cached and
+returns one DataFrame (one row per task and layer, in task order, whatever order the workers
+finish in):
 
 * ``scheduler="local"`` (default): a ``dask.distributed.LocalCluster`` of ``n_workers`` processes;
 * ``scheduler="tcp://host:8786"`` or ``client=``: an existing Dask cluster (``dask scheduler`` /
@@ -11,18 +13,19 @@ and layer, in task order, whatever order the workers finish in):
 * ``scheduler="synchronous"``: Dask's single-threaded scheduler in this process (debugging);
 * ``scheduler="serial"``: a plain loop, no Dask (the reference the tests compare against).
 
-Each finished task is written to ``cache_dir()/sweep/<key>.csv`` by the client as it arrives, keyed
-by every field of the task, so an interrupted sweep resumes where it stopped and a re-run does no
-work. Workers compute on ``advgeom.device.default_device()`` (CUDA when present). A trained zoo
-model is built once per sweep (one preparation task per model, before the analyses that need it):
-workers on other machines need the same ``ADVGEOM_CACHE`` (a shared file system) or a copy of it.
+A task is one call of :func:`advgeom.analysis.measurements.measure`, and its result lives in the
+same cache (``cache_dir()/measure``, keyed by the network's content fingerprint, the images,
+the protocol, the layers and the kind): a sweep and a chapter that measure the same thing share
+one entry, an interrupted sweep resumes where it stopped and a re-run does no work. The networks
+are built (trained, or loaded from their checkpoints) once, in this process, before any task
+runs; workers on other machines need the same ``ADVGEOM_CACHE`` (a shared file system) or a copy
+of it. Workers compute on ``advgeom.device.default_device()`` (CUDA when present).
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
-import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -30,7 +33,7 @@ from itertools import product
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from advgeom.cache import atomic_path, cache_path, param_key
+from advgeom.cache import atomic_path, param_key
 from advgeom.checks import check_choice, check_float, check_int
 
 if TYPE_CHECKING:  # heavy imports stay lazy: `advgeom --help` must not load torch
@@ -38,104 +41,13 @@ if TYPE_CHECKING:  # heavy imports stay lazy: `advgeom --help` must not load tor
     import torch
     from torch import nn
 
-    from advgeom.analysis import Protocol
+    from advgeom.analysis.protocol import Protocol
+    from advgeom.zoo import NetSpec
 
-SWEEP_FORMAT = 2  # 2: representation draws seeded inside manifold_geometry
 SCHEDULERS = ("local", "synchronous", "serial")
-ZOO_VARIANTS = ("standard", "adversarial", "vone", "vone_nonoise")
-IMAGENET_ARCHS = ("resnet50", "vone_resnet50")
 
 
 # ----------------------------------------------------------------------------- specs
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """A network to analyse, rebuilt on whichever worker runs the task.
-
-    ``variant`` is a zoo variant (``standard``, ``adversarial``, ``vone``, ``vone_nonoise``;
-    trained and cached by :func:`advgeom.train.get_trained_model` with ``dataset``, ``epochs``,
-    ``train_size``, ``seed``, ``data_root``) or an ImageNet-scale architecture (``resnet50``,
-    ``vone_resnet50``; :func:`advgeom.models.build_imagenet_model` with weights from the local
-    file ``checkpoint``, random weights seeded by ``seed`` when None). ``noise_scale`` multiplies
-    the VOne noise. ``name`` labels the model in the results (default: derived from the fields).
-    """
-
-    variant: str = "standard"
-    dataset: str = "fashion-mnist"
-    noise_scale: float | None = None
-    noise_mode: str = "neuronal"
-    seed: int = 0
-    epochs: int | None = None
-    train_size: int | None = None
-    data_root: str | None = None
-    checkpoint: str | None = None
-    name: str | None = None
-
-    def __post_init__(self) -> None:
-        check_choice("variant", self.variant, ZOO_VARIANTS + IMAGENET_ARCHS)
-        check_int("seed", self.seed, minimum=0)
-        if self.noise_scale is not None:
-            check_float("noise_scale", self.noise_scale, minimum=0.0)
-        if self.epochs is not None:
-            check_int("epochs", self.epochs, minimum=1)
-        if self.train_size is not None:
-            check_int("train_size", self.train_size, minimum=1)
-        if self.checkpoint is not None and self.variant not in IMAGENET_ARCHS:
-            raise ValueError(
-                f"checkpoint= is for the ImageNet architectures {IMAGENET_ARCHS}; zoo variant {self.variant!r} "
-                "is trained and cached by advgeom.train.get_trained_model"
-            )
-
-    @property
-    def imagenet(self) -> bool:
-        """True for the ImageNet-scale architectures."""
-        return self.variant in IMAGENET_ARCHS
-
-    @property
-    def label(self) -> str:
-        """The model's name in the results."""
-        if self.name:
-            return self.name
-        label = self.variant
-        if self.noise_scale is not None:
-            label += f"@{self.noise_scale:g}"
-        if self.checkpoint:
-            label += f"={Path(self.checkpoint).name}"
-        return label
-
-    def key(self) -> dict[str, Any]:
-        """Cache-key fields: every field, and for a local checkpoint file a digest of its bytes."""
-        out = {k: v for k, v in asdict(self).items() if k != "name"}
-        if self.checkpoint and Path(self.checkpoint).is_file():
-            stat = Path(self.checkpoint).stat()
-            path = str(Path(self.checkpoint).resolve())
-            out["checkpoint_sha256"] = _file_digest(path, stat.st_size, stat.st_mtime_ns)
-        return out
-
-    def build(self, device: torch.device | str | None = None, progress: bool = False) -> nn.Module:
-        """The network in eval mode on ``device`` (trained or loaded; see the class docstring)."""
-        import torch
-
-        from advgeom.device import default_device
-
-        device = torch.device(device) if device is not None else default_device()
-        if self.imagenet:
-            from advgeom.models import build_imagenet_model
-
-            torch.manual_seed(self.seed)
-            kwargs: dict[str, Any] = {}
-            if self.variant == "vone_resnet50":
-                kwargs = {"noise_mode": self.noise_mode, "noise_scale": 1.0 if self.noise_scale is None
-                          else self.noise_scale}  # fmt: skip
-            return build_imagenet_model(self.variant, self.checkpoint, **kwargs).to(device).eval()
-        from advgeom.train import get_trained_model
-
-        return get_trained_model(
-            self.variant, self.dataset, noise_scale=self.noise_scale, noise_mode=self.noise_mode, seed=self.seed,
-            epochs=self.epochs, progress=progress, device=device, data_root=self.data_root,
-            train_size=self.train_size,
-        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -176,44 +88,35 @@ class DataSpec:
 
 
 def _default_protocol() -> Protocol:
-    from advgeom.analysis import Protocol
+    from advgeom.analysis.protocol import Protocol
 
     return Protocol()
 
 
 @dataclass(frozen=True)
 class SweepTask:
-    """One geometry measurement: a model, its images, a protocol and the layers (None: all)."""
+    """One measurement: a network, its images, a protocol, the layers (None: all) and the kind
+    (``"manifolds"`` or ``"overlap"``, see :func:`advgeom.analysis.measurements.measure`)."""
 
-    model: ModelSpec
+    model: NetSpec
     data: DataSpec = field(default_factory=DataSpec)
     protocol: Protocol = field(default_factory=_default_protocol)
     layers: tuple[str, ...] | None = None
+    kind: str = "manifolds"
 
-    def key(self, fn: Callable[[SweepTask], pd.DataFrame]) -> dict[str, Any]:
-        """Everything that shapes this task's result under ``fn`` (the cache key)."""
-        return {
-            "format": SWEEP_FORMAT,
-            "fn": f"{fn.__module__}.{fn.__qualname__}",
-            "model": self.model.key(),
-            "data": asdict(self.data),
-            "protocol": asdict(self.protocol),
-            "layers": None if self.layers is None else list(self.layers),
-        }
+    def __post_init__(self) -> None:
+        from advgeom.analysis.measurements import KINDS
 
+        check_choice("kind", self.kind, KINDS)
 
-@functools.lru_cache(maxsize=64)
-def _file_digest(path: str, size: int, mtime_ns: int) -> str:
-    """sha256 of a file's bytes (memoised per path, size and modification time)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:16]
+    def describe(self) -> dict[str, Any]:
+        """The task's fields as plain values (for names and logs; the cache key is the measurement's)."""
+        return {"model": self.model.key(), "data": asdict(self.data), "protocol": asdict(self.protocol),
+                "layers": None if self.layers is None else list(self.layers), "kind": self.kind}  # fmt: skip
 
 
 def make_tasks(
-    models: Sequence[ModelSpec],
+    models: Sequence[NetSpec],
     eps: Sequence[float],
     seeds: Sequence[int] = (0,),
     *,
@@ -222,6 +125,7 @@ def make_tasks(
     data: DataSpec | None = None,
     layers: Sequence[str] | None = None,
     per_layer: bool = False,
+    kind: str = "manifolds",
 ) -> list[SweepTask]:
     """The grid models x protocols x eps x seeds (x layers when ``per_layer``) as tasks.
 
@@ -245,7 +149,7 @@ def make_tasks(
     for model, proto, e, s, group in product(models, protocols, eps, seeds, layer_groups):
         e = check_float("eps", e, minimum=0.0)
         s = check_int("seed", s, minimum=0)
-        tasks.append(SweepTask(model, replace(data, seed=s), replace(proto, eps=e, seed=s), group))
+        tasks.append(SweepTask(model, replace(data, seed=s), replace(proto, eps=e, seed=s), group, kind))
     return tasks
 
 
@@ -253,7 +157,7 @@ def make_tasks(
 
 
 @functools.lru_cache(maxsize=4)
-def _model(spec: ModelSpec, device: str) -> nn.Module:
+def _model(spec: NetSpec, device: str) -> nn.Module:
     return spec.build(device)
 
 
@@ -262,32 +166,24 @@ def _data(spec: DataSpec) -> tuple[torch.Tensor, torch.Tensor]:
     return spec.load()
 
 
-def geometry_task(task: SweepTask) -> pd.DataFrame:
-    """The default task: :func:`advgeom.analysis.manifold_geometry` of the task, one row per layer.
+def measure_task(task: SweepTask, cache: bool = True) -> pd.DataFrame:
+    """A task's measurement (:func:`advgeom.analysis.measurements.measure`; cached unless ``cache=False``),
+    one row per layer.
 
-    Runs on ``default_device()``. :func:`~advgeom.analysis.manifold_geometry` seeds every noise
-    draw with the protocol seed, so stochastic networks draw the same noise wherever the task runs.
+    Runs on ``default_device()``. The measurement seeds every noise draw with the protocol seed, so
+    stochastic networks draw the same noise wherever the task runs.
     """
-    from advgeom.analysis import manifold_geometry
+    from advgeom.analysis.measurements import measure
     from advgeom.device import default_device
 
     model = _model(task.model, str(default_device()))
     x, y = _data(task.data)
-    frame = manifold_geometry(model, x, y, task.protocol, None if task.layers is None else list(task.layers))
-    frame.insert(0, "model", task.model.label)
-    return frame
+    layers = None if task.layers is None else list(task.layers)
+    return measure(model, x, y, task.protocol, layers, kind=task.kind, cache=cache)
 
 
-def prepare_model(spec: ModelSpec) -> str:
-    """Train (or load) the model once before its analyses run, so workers do not train it twice."""
-    from advgeom.device import default_device
-
-    _model(spec, str(default_device()))
-    return spec.label
-
-
-def _run(fn: Callable[[SweepTask], pd.DataFrame], task: SweepTask, threads: int, *ready: Any) -> pd.DataFrame:
-    """``fn(task)`` with ``threads`` BLAS and torch threads (``ready``: finished preparation tasks).
+def _run(task: SweepTask, threads: int, cache: bool = True) -> pd.DataFrame:
+    """:func:`measure_task` with ``threads`` BLAS and torch threads.
 
     The thread count is fixed because results can depend on it (reduction order in BLAS), and
     a sweep must give the same numbers whichever scheduler runs it.
@@ -299,7 +195,7 @@ def _run(fn: Callable[[SweepTask], pd.DataFrame], task: SweepTask, threads: int,
     torch.set_num_threads(threads)
     try:
         with threadpool_limits(limits=threads):
-            return fn(task)
+            return measure_task(task, cache)
     finally:
         torch.set_num_threads(before)
 
@@ -307,38 +203,20 @@ def _run(fn: Callable[[SweepTask], pd.DataFrame], task: SweepTask, threads: int,
 # ----------------------------------------------------------------------------- runner
 
 
-def _task_path(task: SweepTask, fn: Callable[[SweepTask], pd.DataFrame]) -> Path:
-    return cache_path("sweep", task.key(fn), ".csv")
+def task_path(task: SweepTask, fingerprint: str | None = None) -> Path:
+    """The cache file of a task: its measurement's (:func:`advgeom.analysis.measurements.measure_path`).
 
+    ``fingerprint``: the network's :func:`~advgeom.fingerprint.model_fingerprint` if known (else the
+    network is built, or loaded, here to compute it).
+    """
+    from advgeom.analysis.measurements import measure_key, measure_path
+    from advgeom.device import default_device
+    from advgeom.fingerprint import model_fingerprint
 
-def _load(path: Path) -> pd.DataFrame | None:
-    """The cached result at ``path``, or None (missing, or unreadable: then it is removed with a warning)."""
-    import pandas as pd
-
-    if not path.exists():
-        return None
-    try:
-        # exact float round trip: pandas >= 3 by default, older pandas only when asked
-        exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
-        frame = pd.read_csv(path, **exact)
-        if frame.empty:
-            raise ValueError("empty table")
-    except Exception as err:  # noqa: BLE001 - any failure means "not a good cache entry"
-        import warnings
-
-        warnings.warn(f"sweep cache file {path} is unreadable ({err!r}); recomputing it", stacklevel=3)
-        path.unlink(missing_ok=True)
-        return None
-    if "eot" in frame:
-        frame["eot"] = frame["eot"].astype(object).where(frame["eot"].notna(), None)
-    return frame
-
-
-def _save(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """Write ``frame`` atomically and return it as read back (so fresh and cached results are identical)."""
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False)
-    return _load(path)
+    if fingerprint is None:
+        fingerprint = model_fingerprint(_model(task.model, str(default_device())))
+    x, y = _data(task.data)
+    return measure_path(measure_key(fingerprint, x, y, task.protocol, task.layers, task.kind))
 
 
 def run_sweep(
@@ -348,7 +226,6 @@ def run_sweep(
     n_workers: int | None = None,
     threads_per_worker: int = 1,
     client: Any = None,
-    fn: Callable[[SweepTask], pd.DataFrame] = geometry_task,
     cache: bool = True,
     progress: bool = True,
 ) -> pd.DataFrame:
@@ -358,17 +235,18 @@ def run_sweep(
     ``threads_per_worker`` threads; default: one worker per 2 CPU cores), ``"synchronous"``,
     ``"serial"``, or the address of a running Dask scheduler; ``client``: a ``distributed.Client``
     to use instead. Every task runs with ``threads_per_worker`` BLAS and torch threads, whatever the
-    scheduler, so the numbers do not depend on where it ran. ``fn`` maps a task to a DataFrame and
-    must be importable on the workers (a module-level function). ``cache=False`` recomputes
-    everything and writes nothing.
+    scheduler, so the numbers do not depend on where it ran. ``cache=False`` recomputes everything
+    and writes nothing. The ``model`` column holds each network's :attr:`~advgeom.zoo.NetSpec.label`.
     The frame's ``attrs`` hold ``computed`` and ``cached`` (task counts) and ``seconds``.
     """
     import pandas as pd
     from tqdm import tqdm
 
+    from advgeom.analysis.measurements import read_measurement, store_measurement
+
     tasks = list(tasks)
     if not tasks:
-        raise ValueError("run_sweep got no tasks (build them with advgeom.sweep.make_tasks)")
+        raise ValueError("run_sweep got no tasks (build them with advgeom.analysis.sweep.make_tasks)")
     bad = [t for t in tasks if not isinstance(t, SweepTask)]
     if bad:
         raise ValueError(f"tasks must be SweepTask objects, got {type(bad[0]).__name__}: {bad[0]!r}")
@@ -378,41 +256,54 @@ def run_sweep(
             "like 'tcp://host:8786'"
         )
     start = time.perf_counter()
-    paths = [_task_path(t, fn) for t in tasks] if cache else [None] * len(tasks)
-    results: list[pd.DataFrame | None] = [_load(p) if p is not None else None for p in paths]
+    paths: list[Path | None] = [None] * len(tasks)
+    if cache:
+        from advgeom.device import default_device
+        from advgeom.fingerprint import model_fingerprint
+
+        # every network is built (trained or loaded) once, here, before any task runs
+        fingerprints = {spec: model_fingerprint(_model(spec, str(default_device()))) for spec in
+                        dict.fromkeys(t.model for t in tasks)}  # fmt: skip
+        paths = [task_path(t, fingerprints[t.model]) for t in tasks]
+    results: list[pd.DataFrame | None] = [read_measurement(p) if p is not None else None for p in paths]
     todo = [i for i, r in enumerate(results) if r is None]
     n_cached = len(tasks) - len(todo)
     if todo:
         bar = tqdm(total=len(todo), desc=f"sweep ({n_cached} cached)", disable=not progress)
 
         def finish(i: int, frame: pd.DataFrame) -> None:
-            results[i] = _save(frame, paths[i]) if paths[i] is not None else frame
+            results[i] = store_measurement(frame, paths[i]) if paths[i] is not None else frame
             bar.update()
 
         try:
             if client is None and scheduler == "serial":
                 for i in todo:
-                    finish(i, _run(fn, tasks[i], threads_per_worker))
+                    finish(i, _run(tasks[i], threads_per_worker, cache))
             elif client is None and scheduler == "synchronous":
-                _run_synchronous(tasks, todo, fn, finish, threads_per_worker)
+                _run_synchronous(tasks, todo, finish, threads_per_worker, cache)
             else:
-                _run_distributed(tasks, todo, fn, finish, client, scheduler, n_workers, threads_per_worker)
+                _run_distributed(tasks, todo, finish, client, scheduler, n_workers, threads_per_worker, cache)
         finally:
             bar.close()
-    frame = pd.concat(results, ignore_index=True)
+    frames = []
+    for task, frame in zip(tasks, results, strict=True):
+        frame = frame.copy()
+        frame.insert(0, "model", task.model.label)
+        frames.append(frame)
+    frame = pd.concat(frames, ignore_index=True)
     frame.attrs.update(computed=len(todo), cached=n_cached, seconds=round(time.perf_counter() - start, 2))
     return frame
 
 
-def _run_synchronous(tasks, todo, fn, finish, threads) -> None:
+def _run_synchronous(tasks, todo, finish: Callable, threads: int, cache: bool) -> None:
     import dask
 
-    delayed = [dask.delayed(_run)(fn, tasks[i], threads, dask_key_name=f"sweep-{i}") for i in todo]
+    delayed = [dask.delayed(_run)(tasks[i], threads, cache, dask_key_name=f"sweep-{i}") for i in todo]
     for i, frame in zip(todo, dask.compute(*delayed, scheduler="synchronous"), strict=True):
         finish(i, frame)
 
 
-def _run_distributed(tasks, todo, fn, finish, client, scheduler, n_workers, threads_per_worker) -> None:
+def _run_distributed(tasks, todo, finish: Callable, client, scheduler, n_workers, threads_per_worker, cache) -> None:
     import os
 
     from distributed import Client, LocalCluster, as_completed
@@ -432,16 +323,10 @@ def _run_distributed(tasks, todo, fn, finish, client, scheduler, n_workers, thre
             client = Client(scheduler)
         own.insert(0, client)
     try:
-        prepared = {}
-        for i in todo:
-            spec = tasks[i].model
-            if fn is geometry_task and spec not in prepared:
-                prepared[spec] = client.submit(prepare_model, spec, key=f"prepare-{param_key(spec.key())}")
         futures = {}
         for i in todo:
-            deps = [prepared[tasks[i].model]] if tasks[i].model in prepared else []
-            key = f"sweep-{param_key(tasks[i].key(fn))}-{i}"
-            futures[client.submit(_run, fn, tasks[i], threads_per_worker, *deps, key=key, pure=False)] = i
+            key = f"sweep-{param_key(tasks[i].describe())}-{i}"
+            futures[client.submit(_run, tasks[i], threads_per_worker, cache, key=key, pure=False)] = i
         for future in as_completed(futures):
             finish(futures[future], future.result())
     finally:
@@ -464,8 +349,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``advgeom sweep``."""
     parser.add_argument(
         "--model", action="append", required=True, metavar="NAME[=CHECKPOINT]",
-        help=f"a zoo variant {list(ZOO_VARIANTS)} or an ImageNet architecture {list(IMAGENET_ARCHS)} with its local "
-        "checkpoint file (resnet50=/path/to/ckpt.pt); repeatable",
+        help="a network of `advgeom.zoo.list_networks()` (the vision zoo: standard, adversarial, vone, vone_nonoise; "
+        "ImageNet-scale: resnet50, vone_resnet50 with a local checkpoint file, resnet50=/path/to/ckpt.pt); repeatable",
     )  # fmt: skip
     parser.add_argument("--eps", type=float, nargs="+", default=[0.0], help="attack strengths (default: 0)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds: images, attacks, MFTMA")
@@ -492,20 +377,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def parse_model(text: str, args: argparse.Namespace) -> ModelSpec:
-    """``NAME`` or ``ARCH=CHECKPOINT`` (command line) as a :class:`ModelSpec`."""
+def parse_model(text: str, args: argparse.Namespace) -> NetSpec:
+    """``NAME`` or ``ARCH=CHECKPOINT`` (command line) as a :class:`~advgeom.zoo.NetSpec`.
+
+    The command's network options (``--noise-scale``, ``--epochs``, ``--train-size``, the data set)
+    go to the networks that take them.
+    """
+    from advgeom.zoo import NetSpec, network_info
+
     name, _, checkpoint = text.partition("=")
+    accepted = network_info(name).options  # an unknown name is refused here, naming the networks
     zoo_dataset = args.dataset if args.dataset != "imagefolder" else "fashion-mnist"
-    return ModelSpec(
-        name, zoo_dataset, noise_scale=args.noise_scale, epochs=args.epochs, train_size=args.train_size,
-        data_root=args.data_root if name in ZOO_VARIANTS and args.dataset != "fashion-mnist" else None,
-        checkpoint=checkpoint or None,
-    )  # fmt: skip
+    given = {
+        "dataset": zoo_dataset, "noise_scale": args.noise_scale, "epochs": args.epochs, "train_size": args.train_size,
+        "data_root": args.data_root if args.dataset != "fashion-mnist" else None,
+    }  # fmt: skip
+    options = {k: v for k, v in given.items() if v is not None and k in accepted}
+    if checkpoint:  # refused, with its reason, by a network that is trained here rather than read from a file
+        options["checkpoint"] = checkpoint
+    return NetSpec.create(name, **options)
 
 
 def run_from_args(args: argparse.Namespace) -> pd.DataFrame:
     """What ``advgeom sweep`` does: build the grid, run it, write ``--out``, print a summary."""
-    from advgeom.analysis import Protocol
+    from advgeom.analysis.protocol import Protocol
 
     models = [parse_model(m, args) for m in args.model]
     split = args.split or ("val" if args.dataset == "imagefolder" else "test")

@@ -1,0 +1,53 @@
+"""The geometry protocol of the study: perturb inputs, read out layers, measure manifolds, summarise.
+
+Dapello, Feather et al. (NeurIPS 2021), section 3. One module per step:
+
+* :mod:`~advgeom.analysis.protocol`: what one measurement is (:class:`Protocol`) and its inputs (:func:`perturb`);
+* :mod:`~advgeom.analysis.manifolds`: layer read-out, random projection, class and exemplar manifolds;
+* :mod:`~advgeom.analysis.measurements`: MFTMA geometry and clean/adversarial overlap behind one cache
+  (:func:`measure`), over grids of models, protocols and seeds (:func:`measure_grid`);
+* :mod:`~advgeom.analysis.accuracy`: accuracy under attack over grids of norms and strengths;
+* :mod:`~advgeom.analysis.sweep`: the same measurements fanned out over Dask;
+* :mod:`~advgeom.analysis.summaries`: summaries over seeds and checks of the findings the chapters share.
+"""
+
+from advgeom.analysis.accuracy import accuracy_sweep
+from advgeom.analysis.manifolds import random_projection, representations, split_by_label, split_exemplars
+from advgeom.analysis.measurements import (
+    KINDS,
+    METRICS,
+    OVERLAP_METRICS,
+    manifold_geometry,
+    measure,
+    measure_grid,
+    overlap_geometry,
+)
+from advgeom.analysis.protocol import (
+    DEFAULT_BOUNDS,
+    MANIFOLDS,
+    PERTURBATIONS,
+    Protocol,
+    perturb,
+    random_perturbation,
+)
+
+__all__ = [
+    "DEFAULT_BOUNDS",
+    "KINDS",
+    "MANIFOLDS",
+    "METRICS",
+    "OVERLAP_METRICS",
+    "PERTURBATIONS",
+    "Protocol",
+    "accuracy_sweep",
+    "manifold_geometry",
+    "measure",
+    "measure_grid",
+    "overlap_geometry",
+    "perturb",
+    "random_perturbation",
+    "random_projection",
+    "representations",
+    "split_by_label",
+    "split_exemplars",
+]

@@ -1,0 +1,227 @@
+"""Measure manifolds layer by layer: MFTMA geometry, and the overlap of clean and adversarial exemplars.
+
+Dapello, Feather et al. (NeurIPS 2021), section 3: perturb the inputs as a :class:`Protocol`
+says, read out every layer, randomly project wide layers to a fixed width, and measure the
+manifolds with MFTMA (:func:`advgeom.geometry.manifold_analysis`). Two measurements:
+
+* ``kind="manifolds"`` (:func:`manifold_geometry`): capacity, radius, dimension and center
+  correlation of the protocol's class or exemplar manifolds;
+* ``kind="overlap"`` (:func:`overlap_geometry`): per image, how far its clean and adversarial
+  exemplar manifolds overlap.
+
+:func:`measure` is the one cached entry point for both (also used by the distributed sweeps of
+:mod:`advgeom.analysis.sweep`): a result is stored under ``cache_dir()/measure`` keyed by the
+model's content fingerprint, the inputs' digest, the protocol and the layers, and is returned
+as read back from its file, so a fresh and a cached result are identical.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from advgeom.analysis.manifolds import random_projection, representations, split_by_label, split_exemplars
+from advgeom.analysis.protocol import Protocol, perturb, with_protocol_columns
+from advgeom.cache import atomic_path, cache_path
+from advgeom.checks import check_choice
+from advgeom.fingerprint import model_fingerprint, tensor_digest
+from advgeom.geometry import centroid_overlap, manifold_analysis
+from advgeom.models.representations import layer_names
+
+KINDS = ("manifolds", "overlap")
+METRICS = ("capacity", "radius", "dimension", "center_correlation", "K")
+OVERLAP_METRICS = ("pair_capacity", "overlap")
+# 3: one cache for both kinds, keyed by the model's content fingerprint (format 2 keyed by checkpoint name)
+MEASURE_FORMAT = 3
+
+
+def manifold_geometry(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    protocol: Protocol,
+    layers: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """MFTMA capacity, radius, dimension and center correlation of the protocol's manifolds, one row per layer.
+
+    ``x, y``: for class manifolds, P classes x M images (grouped by class or not); for exemplar
+    manifolds, the P images. Each layer is randomly projected to ``protocol.width`` when wider.
+    """
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} images but y has {len(y)} labels")
+    layers = layer_names(model) if layers is None else list(layers)
+    inputs = perturb(model, x, y, protocol)
+    reps = representations(model, inputs, layers, protocol.seed)
+    rows = []
+    for i, layer in enumerate(layers):
+        feats = random_projection(reps[layer], protocol.width, seed=protocol.seed * 1000 + i)
+        if protocol.manifold == "class":
+            manifolds = split_by_label(feats, y.numpy())
+        else:
+            manifolds = split_exemplars(feats, len(x))
+        res = manifold_analysis(manifolds, kappa=protocol.kappa, n_t=protocol.n_t, seed=protocol.seed)
+        rows.append({"layer": layer, "depth": i, **{m: float(getattr(res, m)) for m in METRICS}})
+    return with_protocol_columns(pd.DataFrame(rows), protocol)
+
+
+def overlap_geometry(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    protocol: Protocol,
+    layers: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Overlap of each image's clean and adversarial exemplar manifolds, one row per layer.
+
+    For every image, the clean manifold is ``protocol.repeats`` passes of the clean image (fresh
+    noise in a stochastic net; a point otherwise) and the adversarial manifold ``repeats``
+    random-start attacks at ``protocol.eps``. Per layer we report the MFTMA capacity of the pair
+    (clean vs adversarial of the same image; lower = harder to tell apart), averaged over images,
+    and :func:`~advgeom.geometry.centroid_overlap`, averaged over images.
+    """
+    if protocol.manifold != "exemplar":
+        raise ValueError(f"overlap compares exemplar manifolds; got manifold={protocol.manifold!r}")
+    layers = layer_names(model) if layers is None else list(layers)
+    clean_in = perturb(model, x, y, replace(protocol, eps=0.0))
+    adv_in = perturb(model, x, y, protocol)
+    reps = representations(model, torch.cat([clean_in, adv_in]), layers, protocol.seed)
+    n, m = len(x), protocol.repeats
+    rows = []
+    for i, layer in enumerate(layers):
+        feats = random_projection(reps[layer], protocol.width, seed=protocol.seed * 1000 + i)
+        clean, adv = split_exemplars(feats[: n * m], n), split_exemplars(feats[n * m :], n)
+        capacity = [
+            manifold_analysis([c, a], kappa=protocol.kappa, n_t=protocol.n_t, seed=protocol.seed).capacity
+            for c, a in zip(clean, adv, strict=True)
+        ]
+        overlap = [centroid_overlap(c, a) for c, a in zip(clean, adv, strict=True)]
+        rows.append({"layer": layer, "depth": i, "pair_capacity": float(np.mean(capacity)),
+                     "overlap": float(np.mean(overlap))})  # fmt: skip
+    return with_protocol_columns(pd.DataFrame(rows), protocol)
+
+
+MEASUREMENTS = {"manifolds": manifold_geometry, "overlap": overlap_geometry}
+
+
+def measure_key(
+    model_id: str, x: torch.Tensor, y: torch.Tensor, protocol: Protocol, layers: Sequence[str] | None, kind: str
+) -> dict:
+    """Everything that shapes a measurement: its kind, the model's fingerprint, the inputs, protocol and layers."""
+    return {
+        "format": MEASURE_FORMAT,
+        "kind": check_choice("kind", kind, KINDS),
+        "model": model_id,
+        "inputs": tensor_digest(x, y),
+        "protocol": protocol.key(),
+        "layers": None if layers is None else list(layers),
+    }
+
+
+def measure_path(key: Mapping) -> Path:
+    """The cache file of a measurement with this :func:`measure_key`."""
+    return cache_path("measure", key, ".csv")
+
+
+def parse_measurement(source: Any) -> pd.DataFrame:
+    """A measurement table from CSV (a path or a file-like object), with exact floats and ``eot`` None restored."""
+    # exact float round trip: pandas >= 3 by default, older pandas only when asked
+    exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+    frame = pd.read_csv(source, **exact)
+    if frame.empty or "layer" not in frame or "depth" not in frame:
+        raise ValueError("not a measurement table")
+    if "eot" in frame:
+        frame["eot"] = frame["eot"].astype(object).where(frame["eot"].notna(), None)
+    if "bounds" in frame:
+        frame["bounds"] = frame["bounds"].astype(str)
+    return frame
+
+
+def as_stored(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as it reads back from the cache (the same values and column types, without a file)."""
+    return parse_measurement(io.StringIO(frame.to_csv(index=False)))
+
+
+def read_measurement(path: Path) -> pd.DataFrame | None:
+    """The cached table at ``path``, or None when missing or unreadable (then removed, with a warning)."""
+    if not path.exists():
+        return None
+    try:
+        return parse_measurement(path)
+    except Exception as err:  # noqa: BLE001 - any failure to load means "not a good cache entry"
+        import warnings
+
+        warnings.warn(f"cache file {path} is unreadable ({err!r}); recomputing it", stacklevel=3)
+        path.unlink(missing_ok=True)
+        return None
+
+
+def store_measurement(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Write ``frame`` atomically to ``path`` and return it as read back (fresh and cached results are identical)."""
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
+    stored = read_measurement(path)
+    if stored is None:  # pragma: no cover - we just wrote it
+        raise RuntimeError(f"could not read back the measurement just written to {path}")
+    return stored
+
+
+def measure(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    protocol: Protocol,
+    layers: Sequence[str] | None = None,
+    *,
+    kind: str = "manifolds",
+    cache: bool = True,
+) -> pd.DataFrame:
+    """:func:`manifold_geometry` (``kind="manifolds"``) or :func:`overlap_geometry` (``kind="overlap"``), cached.
+
+    The cache key is :func:`measure_key`: the model by its content
+    (:func:`advgeom.fingerprint.model_fingerprint`: weights, buffers and noise settings), the
+    inputs by their bytes, every protocol field and the layers. ``cache=False`` computes and
+    writes nothing, and returns the result as it would have read back (:func:`as_stored`).
+    """
+    if not cache:
+        return as_stored(MEASUREMENTS[check_choice("kind", kind, KINDS)](model, x, y, protocol, layers))
+    path = measure_path(measure_key(model_fingerprint(model), x, y, protocol, layers, kind))
+    cached = read_measurement(path)
+    if cached is not None:
+        return cached
+    return store_measurement(MEASUREMENTS[kind](model, x, y, protocol, layers), path)
+
+
+def measure_grid(
+    models: Mapping[str, nn.Module],
+    inputs: Mapping[int, tuple[torch.Tensor, torch.Tensor]],
+    protocols: Sequence[Protocol],
+    *,
+    kind: str = "manifolds",
+    layers: Sequence[str] | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """:func:`measure` for every model, protocol and seed in this process; one row per (model, protocol, seed, layer).
+
+    ``inputs`` maps a seed to the (x, y) used with that seed (the same images for every model);
+    each protocol is run with ``seed`` replaced by each key of ``inputs``. A ``model`` column
+    holds the keys of ``models``.
+    """
+    from tqdm import tqdm
+
+    check_choice("kind", kind, KINDS)
+    jobs = [(name, replace(p, seed=seed)) for name in models for p in protocols for seed in inputs]
+    frames = []
+    for name, protocol in tqdm(jobs, desc=f"measure {kind}", disable=not progress):
+        x, y = inputs[protocol.seed]
+        frame = measure(models[name], x, y, protocol, layers, kind=kind)
+        frame.insert(0, "model", name)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)

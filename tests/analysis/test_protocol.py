@@ -1,0 +1,65 @@
+"""advgeom.analysis.protocol: the protocol's checks, its perturbations, the exemplar inputs."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from advgeom.analysis.protocol import Protocol, exemplar_images, perturb, random_perturbation
+from advgeom.data import load_fashion_mnist
+
+
+@pytest.mark.parametrize("norm, p", [("linf", float("inf")), ("l2", 2), ("l1", 1)])
+def test_random_perturbation_has_the_requested_norm(norm: str, p: float) -> None:
+    x = torch.full((4, 1, 8, 8), 0.5)
+    delta = random_perturbation(x, norm, 0.1, seed=0) - x
+    torch.testing.assert_close(delta.flatten(1).norm(p=p, dim=1), torch.full((4,), 0.1), rtol=1e-4, atol=1e-6)
+
+
+def test_protocol_validation() -> None:
+    with pytest.raises(ValueError, match="manifold='points'"):
+        Protocol(manifold="points")
+    with pytest.raises(ValueError, match="repeats >= 2"):
+        Protocol(manifold="exemplar", repeats=1)
+    with pytest.raises(ValueError, match="norm="):
+        Protocol(norm="l3")
+
+
+def test_protocol_key_leaves_out_the_image_bounds_only() -> None:
+    assert "bounds" not in Protocol().key()
+    assert Protocol(bounds=(-1.0, 1.0)).key()["bounds"] == (-1.0, 1.0)
+    assert Protocol(eps=0.1).key() != Protocol().key()
+
+
+def test_exemplar_perturbation_repeats_each_input() -> None:
+    x, y = torch.rand(3, 1, 4, 4), torch.tensor([0, 1, 2])
+    protocol = Protocol(manifold="exemplar", repeats=4, eps=0.1, perturbation="random")
+    out = perturb(torch.nn.Identity(), x, y, protocol)
+    assert out.shape == (12, 1, 4, 4)
+    centres = out.view(3, 4, -1).mean(1)
+    assert torch.allclose(centres, x.flatten(1), atol=0.1)  # every copy stays within eps of its own image
+    assert torch.equal(perturb(torch.nn.Identity(), x, y, Protocol(manifold="exemplar", repeats=2)),
+                       x.repeat_interleave(2, dim=0))  # fmt: skip
+
+
+def test_exemplar_images_are_spread_over_the_classes_and_seeded() -> None:
+    data = load_fashion_mnist("test")
+    x, y = exemplar_images(data, 12, 10, seed=100)
+    assert x.shape == (12, 1, 28, 28) and len(set(y.tolist())) == 10  # the classes take turns
+    again, _ = exemplar_images(data, 12, 10, seed=100)
+    other, _ = exemplar_images(data, 12, 10, seed=101)
+    assert torch.equal(x, again) and not torch.equal(x, other)
+
+
+@pytest.mark.parametrize(
+    "call, fragment",
+    [
+        (lambda: Protocol(norm="l3"), "norm='l3' is not allowed"),
+        (lambda: Protocol(eps=-0.1), "eps=-0.1 is too small"),
+        (lambda: Protocol(n_t=2.5), "n_t must be an integer"),
+    ],
+)
+def test_bad_values_are_named(call, fragment) -> None:
+    with pytest.raises(ValueError) as err:
+        call()
+    assert fragment in str(err.value)
