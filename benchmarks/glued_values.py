@@ -12,7 +12,7 @@ under test), and compare:
 ``snapshot`` executes each chapter (default: every notebook in ``notebooks/``) at each preset
 (default: ``tiny`` and ``classroom``) with ``advgeom run --preset P --out TMP`` and records its
 glued values: numbers and strings, not figures or tables (``fig_*``, ``tbl_*``), and not the
-wall-clock training times (``train_s_*``), which are measurements of the machine, not results.
+wall-clock times (``train_s_*``, ``runtime_*``), which are measurements of the machine, not results.
 A chapter whose own assertion fails is recorded with its partial values and the error (key
 ``__failed__``), so a restructuring must reproduce the failure too. ``compare`` prints every value
 that differs (relative tolerance ``--rtol``, default exact) and exits 1 if any does, or if a
@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SKIPPED_PREFIXES = ("fig_", "tbl_", "train_s_")
+SKIPPED_PREFIXES = ("fig_", "tbl_", "train_s_", "runtime_")
 FAILED = "__failed__"  # the error of a chapter whose own assertion failed
 
 
@@ -108,11 +108,13 @@ def compare(before: Path, after: Path, rtol: float) -> int:
             problems.append(f"{run}: only in {'after' if run in b else 'before'}")
             continue
         for key in sorted(set(a[run]) | set(b[run])):
+            if key.startswith(SKIPPED_PREFIXES):  # snapshots taken before a prefix was skipped
+                continue
             if key not in a[run] or key not in b[run]:
                 problems.append(f"{run} {key}: only in {'after' if key in b[run] else 'before'}")
             elif not same(a[run][key], b[run][key], rtol):
                 problems.append(f"{run} {key}: {a[run][key]!r} -> {b[run][key]!r}")
-    n = sum(len(v) for v in a.values())
+    n = sum(1 for v in a.values() for k in v if not k.startswith(SKIPPED_PREFIXES))
     if problems:
         print("\n".join(problems))
         print(f"{len(problems)} difference(s) over {n} values in {len(a)} runs")

@@ -1,0 +1,175 @@
+"""Is the attack behind a robustness number converged? Accuracy against attack steps, EOT draws and AutoAttack.
+
+A robustness claim is only as good as the attack behind it (Carlini et al. 2019, "On evaluating
+adversarial robustness"; Athalye, Carlini & Wagner 2018): more PGD steps, more noise draws per step
+(EOT) or a different, parameter-free attack (AutoAttack, Croce & Hein 2020; its ``rand`` version for
+stochastic defences: APGD-CE and APGD-DLR, 100 iterations, 20 EOT draws) must not lower the accuracy
+further. :func:`convergence_table` measures robust accuracy on the same examples, scored over the same
+fresh noise draws, for a grid of steps (at the default draws) and draws (at the default steps), the
+strongest setting (4x steps and 4x draws) and, optionally, AutoAttack; every number comes with a t
+interval over the examples and a paired interval of its difference to the default.
+:func:`check_converged` asserts that the default is within ``tolerance`` of the strongest setting.
+
+Per-example scores (the fraction of scoring draws that classify an attacked example correctly) are
+cached under ``cache_dir()/robust-scores``, keyed by the model's content fingerprint, the inputs and
+every attack setting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from advgeom.analysis.protocol import DEFAULT_BOUNDS
+from advgeom.analysis.uncertainty import paired_interval, t_interval
+from advgeom.attacks import Bounds, check_bounds, example_scores, is_stochastic, robust_scores
+from advgeom.cache import cache_path, cached
+from advgeom.checks import check_float
+from advgeom.fingerprint import model_fingerprint, tensor_digest
+
+SCORES_FORMAT = 1
+
+
+def _cached_scores(key: dict, compute) -> np.ndarray:
+    def save(scores: np.ndarray, path) -> None:
+        with open(path, "wb") as f:
+            np.save(f, np.asarray(scores, dtype=np.float64), allow_pickle=False)
+
+    def load(path) -> np.ndarray:
+        scores = np.load(path, allow_pickle=False)
+        if scores.ndim != 1 or not np.all(np.isfinite(scores)) or scores.min() < 0 or scores.max() > 1:
+            raise ValueError(f"{path} does not hold per-example scores")
+        return scores
+
+    return cached(cache_path("robust-scores", {"format": SCORES_FORMAT, **key}, ".npy"), compute, save, load)
+
+
+def pgd_scores(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    eps: float,
+    norm: str,
+    steps: int,
+    eot: int | None,
+    n_draws: int | None,
+    seed: int = 0,
+    bounds: Bounds = DEFAULT_BOUNDS,
+) -> np.ndarray:
+    """Per-example robust scores under PGD (CE then margin loss; see :func:`advgeom.attacks.robust_scores`), cached."""
+    bounds = check_bounds(bounds)
+    key = {"attack": "pgd", "model": model_fingerprint(model), "inputs": tensor_digest(x, y), "eps": float(eps),
+           "norm": norm, "steps": steps, "eot": eot, "n_draws": n_draws, "seed": seed,
+           "bounds": None if bounds is None else list(bounds)}  # fmt: skip
+    return _cached_scores(key, lambda: robust_scores(model, (x, y), eps=eps, norm=norm, steps=steps, eot=eot,
+                                                      n_draws=n_draws, seed=seed, bounds=bounds))  # fmt: skip
+
+
+def autoattack_scores(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    eps: float,
+    norm: str,
+    n_draws: int | None,
+    seed: int = 0,
+) -> np.ndarray:
+    """Per-example scores under AutoAttack's ``rand`` version (APGD-CE + APGD-DLR, 100 iterations, 20 EOT draws;
+    ``pyautoattack``), images in [0, 1]. A deterministic model gets the same attacks with one draw (its 20 draws
+    would be identical). The attacked examples are scored like every other attack here, over fresh draws."""
+    from pyautoattack import AutoAttack
+
+    names = {"linf": "Linf", "l2": "L2", "l1": "L1"}
+    if norm not in names:
+        raise ValueError(f"norm={norm!r} is not allowed for AutoAttack; choose one of {list(names)}")
+    eps = check_float("eps", eps, minimum=0.0)
+    stochastic = is_stochastic(model)
+
+    def compute() -> np.ndarray:
+        attack = AutoAttack(model, norm=names[norm], eps=eps, version="rand", seed=seed, device=str(x.device))
+        attack.logger.disabled = True
+        if not stochastic:
+            attack.apgd.eot_iter = 1
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            x_adv = attack.run_standard_evaluation(x, y, batch_size=len(x))[0]
+        return example_scores(model, x_adv, y, n_draws=n_draws, seed=seed)
+
+    key = {"attack": "autoattack-rand", "model": model_fingerprint(model), "inputs": tensor_digest(x, y),
+           "eps": eps, "norm": norm, "n_draws": n_draws, "seed": seed, "eot": 20 if stochastic else 1}  # fmt: skip
+    return _cached_scores(key, compute)
+
+
+def convergence_table(
+    models: Mapping[str, nn.Module],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    eps: float,
+    norm: str = "linf",
+    steps: int,
+    eot: int,
+    steps_grid: Sequence[int] = (1, 3, 10, 30),
+    eot_grid: Sequence[int] = (1, 4, 16),
+    n_draws: int | None = None,
+    autoattack: bool = False,
+    seed: int = 0,
+    bounds: Bounds = DEFAULT_BOUNDS,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Robust accuracy of each model against attack strength, on the same examples and scoring draws.
+
+    Rows (columns ``model``, ``attack``, ``steps``, ``eot``, ``accuracy``, ``lo``, ``hi``, ``diff``,
+    ``diff_lo``, ``diff_hi``, ``default``, ``strongest``): PGD at every ``steps_grid`` value with the
+    default ``eot``; for a stochastic model also every ``eot_grid`` value at the default ``steps``; the
+    default (``steps``, ``eot``) and the strongest setting (``4 * steps``, ``4 * eot``); AutoAttack-rand
+    when ``autoattack``. ``diff`` is accuracy minus the default's (paired over examples; negative: the
+    stronger attack finds more). Deterministic models are attacked with one draw whatever ``eot`` says.
+    """
+    from tqdm import tqdm
+
+    rows: list[dict[str, Any]] = []
+    for name, model in tqdm(models.items(), desc="attack convergence", disable=not progress):
+        stochastic = is_stochastic(model)
+        draws = eot if stochastic else 1
+        settings = {(s, draws) for s in steps_grid} | {(steps, draws), (4 * steps, 4 * draws)}
+        if stochastic:
+            settings |= {(steps, e) for e in eot_grid}
+        scores = {
+            (s, e): pgd_scores(model, x, y, eps=eps, norm=norm, steps=s, eot=e, n_draws=n_draws, seed=seed,
+                               bounds=bounds)
+            for s, e in sorted(settings)
+        }  # fmt: skip
+        attacks = [("pgd", s, e, v) for (s, e), v in scores.items()]
+        if autoattack:
+            attacks.append(("autoattack-rand", 100, 20 if stochastic else 1,
+                            autoattack_scores(model, x, y, eps=eps, norm=norm, n_draws=n_draws, seed=seed)))
+        reference = scores[(steps, draws)]
+        for attack, s, e, values in attacks:
+            acc, diff = t_interval(values), paired_interval(values, reference)
+            rows.append({
+                "model": name, "attack": attack, "steps": s, "eot": e, "accuracy": acc.value, "lo": acc.lo,
+                "hi": acc.hi, "diff": diff.value, "diff_lo": diff.lo, "diff_hi": diff.hi,
+                "default": attack == "pgd" and (s, e) == (steps, draws),
+                "strongest": attack == "pgd" and (s, e) == (4 * steps, 4 * draws),
+            })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def check_converged(table: pd.DataFrame, tolerance: float = 0.01) -> pd.DataFrame:
+    """Assert that, for every model, the strongest PGD setting (and AutoAttack, when measured) lowers accuracy by
+    at most ``tolerance`` below the default (point estimates of the paired difference). Returns the rows checked."""
+    checked = table[table.strongest | (table.attack != "pgd")]
+    too_weak = checked[checked["diff"] < -tolerance]
+    assert too_weak.empty, (
+        f"the default attack is not converged to within {tolerance:.0%}: stronger attacks find more\n"
+        f"{too_weak[['model', 'attack', 'steps', 'eot', 'accuracy', 'diff']]}"
+    )
+    return checked
