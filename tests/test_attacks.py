@@ -16,12 +16,14 @@ from advgeom.attacks import (
     check_bounds,
     check_losses,
     clip_to_bounds,
+    example_scores,
     fgsm,
     pgd,
     project,
     project_l1_ball,
     random_in_ball,
     robust_accuracy,
+    robust_scores,
 )
 from advgeom.data import class_balanced_subset, load_fashion_mnist
 from advgeom.models import frozen_noise, is_stochastic, small_resnet, vone_resnet
@@ -273,6 +275,43 @@ def test_deterministic_models_run_once_per_step_whatever_eot_says() -> None:
         pgd(model, x, y, eps=0.1, eot=0)
     with pytest.raises(ValueError, match="n_draws"):
         accuracy(model, x, y, n_draws=0)
+
+
+def test_fooled_examples_leave_the_attack_of_a_deterministic_model(standard: nn.Module, fmnist: dict) -> None:
+    x, y = fmnist["few"]
+    calls = []
+    hook = standard.register_forward_hook(lambda module, inputs, out: calls.append(len(inputs[0])))
+    try:
+        full = pgd(standard, x, y, eps=0.1, steps=10, seed=0)
+        n_full, calls[:] = sum(calls), []
+        early = pgd(standard, x, y, eps=0.1, steps=10, seed=0, stop_when_fooled=True)
+        n_early = sum(calls)
+    finally:
+        hook.remove()
+    # one loss, one restart: the same random starts and steps until an example is fooled, which it then stays
+    fooled = lambda xa: standard(xa).argmax(1) != y  # noqa: E731
+    with torch.no_grad():
+        assert torch.equal(fooled(full), fooled(early))
+    assert n_early < n_full / 2, (n_early, n_full)  # most examples are fooled within a few of the ten steps
+    assert accuracy(standard, early, y) == accuracy(standard, full, y)
+
+
+def test_early_stopping_is_ignored_for_a_stochastic_model(vone: nn.Module, fmnist: dict) -> None:
+    x, y = fmnist["few"]
+    x, y = x[:20], y[:20]
+    full = pgd(vone, x, y, eps=0.03, steps=3, eot=2, seed=0)
+    assert torch.equal(pgd(vone, x, y, eps=0.03, steps=3, eot=2, seed=0, stop_when_fooled=True), full)
+
+
+def test_example_scores_are_fractions_of_draws_and_average_to_the_accuracy(standard, vone, fmnist) -> None:
+    x, y = fmnist["few"]
+    det = example_scores(standard, x, y)
+    assert set(np.unique(det)) <= {0.0, 1.0} and det.mean() == accuracy(standard, x, y)
+    sto = example_scores(vone, x, y, n_draws=8, seed=1)
+    assert set(np.unique(sto * 8)) <= set(range(9)) and len(np.unique(sto)) > 2  # some examples are in between
+    assert sto.mean() == accuracy(vone, x, y, n_draws=8, seed=1)
+    attacked = robust_scores(standard, (x, y), eps=0.1, steps=5)
+    assert attacked.shape == (len(x),) and attacked.mean() == robust_accuracy(standard, (x, y), eps=0.1, steps=5)
 
 
 # ------------------------------------------------------------------------------------------- peer libraries

@@ -27,10 +27,11 @@ from torch import nn
 
 from advgeom.analysis.protocol import DEFAULT_BOUNDS
 from advgeom.analysis.uncertainty import paired_interval, t_interval
-from advgeom.attacks import Bounds, check_bounds, example_scores, is_stochastic, robust_scores
+from advgeom.attacks import Bounds, check_bounds, example_scores, robust_scores
 from advgeom.cache import cache_path, cached
 from advgeom.checks import check_float
 from advgeom.fingerprint import model_fingerprint, tensor_digest
+from advgeom.models import is_stochastic
 
 SCORES_FORMAT = 1
 

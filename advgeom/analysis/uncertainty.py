@@ -157,5 +157,6 @@ def check_difference(
     if establish:
         assert lo > 0, f"{name}: expected a {expect} difference, got {difference} (interval includes or crosses 0)"
     else:
-        assert hi >= 0, f"{name}: the data contradict the finding: {difference} is entirely {'below' if sign > 0 else 'above'} 0"
+        side = "below" if sign > 0 else "above"
+        assert hi >= 0, f"{name}: the data contradict the finding: {difference} lies entirely {side} 0"
     return difference
