@@ -52,19 +52,22 @@ import torch
 from IPython.display import HTML, Audio, Markdown, display
 from myst_nb import glue
 
-from advgeom.analysis import Protocol, accuracy_sweep, measure_grid
+from advgeom.analysis import Protocol, accuracy_sweep, convergence_table, measure_grid
+from advgeom.analysis.convergence import check_converged
 from advgeom.analysis.protocol import exemplar_images
 from advgeom.analysis.summaries import (
     assert_extended,
     assert_points,
-    assert_untangling,
-    late_layers,
-    late_mean,
-    median_over_seeds,
-    untangling,
+    late_per_seed,
+    layer_values,
+    over_seeds,
+    seed_difference,
+    seed_estimate,
 )
-from advgeom.attacks import accuracy, pgd
+from advgeom.analysis.uncertainty import check_difference, t_interval
+from advgeom.attacks import accuracy, example_scores, pgd
 from advgeom.book import charts
+from advgeom.book.glue import glue_estimate, glue_number
 from advgeom.data import class_balanced_subset
 from advgeom.data.audio import DEFAULT_WORDS, WAVEFORM_BOUNDS, CorpusSpec, load_asterisk_digits
 from advgeom.models import is_stochastic
@@ -96,8 +99,11 @@ repeats = 6  # M perturbed versions (random-start attacks, fresh noise) per exem
 width = 1000  # random-projection width for wider layers
 n_t = 100  # MFTMA Gaussian samples per manifold
 seeds = [0, 1, 2]  # test-clip subsets, attack starts, noise draws, projections and MFTMA samples
-margin = 0.05  # smallest difference we call a finding
-check_findings = True  # assert the findings that need trained networks (robustness, overlap); False for toy sizes
+n_convergence = 40  # test clips of the attack-convergence check (default vs 4x steps and 4x draws)
+convergence_steps = [1, 3, 10, 30]  # PGD steps of the convergence panel
+convergence_eot = [1, 4, 16]  # EOT draws of the convergence panel (the stochastic network)
+margin = 0.05  # structural thresholds: a point manifold has radius < 1e-3 and capacity > 2 - margin
+check_findings = True  # establish the findings that need trained networks; False for toy sizes (not contradicted)
 listen_eps = 0.1  # L2 budget of the attack we listen to
 listen_scale = 10.0  # the perturbation is played this many times louder than it is
 
@@ -117,6 +123,11 @@ options = {
 models = {kind: get_network(f"word_{kind}", corpus=corpus_spec, **options[kind]) for kind in kinds}
 stochastic = [kind for kind, model in models.items() if is_stochastic(model)]
 deterministic = [kind for kind in kinds if kind not in stochastic]
+
+
+def finding(estimate, name: str, expect: str = "positive"):
+    """Assert a finding on the interval of a difference (paired over the same clips or seeds)."""
+    return check_difference(estimate, name, expect=expect, establish=check_findings)
 
 # %% [markdown]
 # ## The corpus
@@ -155,27 +166,30 @@ assert set(table[table.split == "train"].speaker).isdisjoint(table[table.split =
 
 # %%
 x_test, y_test = test_set.tensors()
+test_acc = {kind: t_interval(example_scores(m, x_test, y_test, n_draws=4, seed=0)) for kind, m in models.items()}
 training = pd.DataFrame(
     [
         {"network": kind, "epochs": len(m.train_history["epochs"]),
          "train seconds": round(float(m.train_history["train_seconds"]), 1),
          "final train accuracy": round(m.train_history["epochs"][-1]["train_accuracy"], 3),
-         "test accuracy": accuracy(m, x_test, y_test, n_draws=4 if kind in stochastic else 1, seed=0)}
+         "test accuracy": test_acc[kind].format()}
         for kind, m in models.items()
     ]
 ).set_index("network")  # fmt: skip
-display(training.style.format({"test accuracy": "{:.3f}"}))
+display(training)
 for kind in kinds:
-    glue(f"test_acc_{kind}", float(training.loc[kind, "test accuracy"]), display=False)
+    glue_estimate(f"test_acc_{kind}", test_acc[kind])
 chance = 1 / len(vocabulary)
 glue("chance", chance, display=False)
-if check_findings:
-    assert (training["test accuracy"] > chance + margin).all(), training
+for kind in kinds:
+    est = test_acc[kind]
+    finding(type(est)(est.value - chance, est.half, est.n), f"{kind}: above chance on unheard voices")
 
 # %% [markdown]
 # On the whole test set (unheard voices), the deterministic network recognises
-# {glue:text}`test_acc_deterministic:.3f` of the words and the stochastic network
-# {glue:text}`test_acc_stochastic:.3f` (averaged over noise draws); chance is {glue:text}`chance:.2f`.
+# {glue:text}`test_acc_deterministic:.3f` ± {glue:text}`test_acc_deterministic_half:.3f` of the words and
+# the stochastic network {glue:text}`test_acc_stochastic:.3f` ± {glue:text}`test_acc_stochastic_half:.3f`
+# (averaged over noise draws; 95% intervals over the clips); chance is {glue:text}`chance:.2f`.
 # The training recipes are in `advgeom.zoo.words.RECIPES`: the deterministic and stochastic
 # networks are trained from the nerve stage on cochleagrams computed once (the front end has no
 # learnable parameters and the noise comes after it), the adversarially trained one on waveforms.
@@ -187,98 +201,120 @@ if check_findings:
 # $L_\infty$, $20 \log_{10}(\mathrm{RMS}(x) / \epsilon)$, the worst case where every sample moves by
 # $\epsilon$ (PGD's sign steps nearly reach it). For each seed, a different class-balanced subset of
 # `n_accuracy` test clips is attacked from its own random starts and scored over its own noise draws;
-# we report medians over seeds. The stochastic network is attacked with EOT (`eot` noise draws averaged
-# per gradient step) and scored over `n_draws` fresh draws.
+# we pool the clips of every seed, and give every accuracy with its 95% interval over the clips. The
+# stochastic network is attacked with EOT (`eot` noise draws averaged per gradient step) and scored over
+# `n_draws` fresh draws.
 
 # %%
 per_word = max(1, n_accuracy // len(vocabulary))
 acc_inputs = {s: class_balanced_subset(test_set.dataset(), len(vocabulary), per_word, seed=s) for s in seeds}
 grids = {"linf": eps_linf, "l2": eps_l2}
-frames = []
-for s, (xa, ya) in acc_inputs.items():
-    frame = accuracy_sweep(
-        models, xa, ya, grids, steps=attack_steps, eot=eot, n_draws=n_draws, seed=s, bounds=WAVEFORM_BOUNDS
-    )
-    frames.append(frame.assign(seed=s))
-acc_all = pd.concat(frames, ignore_index=True)
-acc = acc_all.groupby(["model", "norm", "eps"], as_index=False)["accuracy"].median()
+attack = {"steps": attack_steps, "eot": eot, "n_draws": n_draws, "bounds": WAVEFORM_BOUNDS}
+sweep = accuracy_sweep(models, acc_inputs, grids, progress=False, **attack)
+acc = sweep.table
 acc["snr_db"] = [
     math.inf if e == 0 else 20 * math.log10((clip_l2 if n == "l2" else clip_rms) / e)
     for n, e in zip(acc.norm, acc.eps, strict=True)
 ]
 budgets = acc.drop_duplicates(["norm", "eps"])[["norm", "eps", "snr_db"]].set_index(["norm", "eps"])
 display(budgets.round(1))
-acc_table = acc.pivot_table(index=["norm", "eps"], columns="model", values="accuracy").reindex(columns=kinds)
-display(acc_table.style.format("{:.3f}"))
-glue(
-    "fig_accuracy",
-    charts.faceted_lines(acc, "eps", "accuracy", "model", "norm", columns=2, title="Word accuracy under waveform PGD",
-                        independent_y=False, domain=kinds),
-    display=False,
-)  # fmt: skip
+acc_table = acc.assign(cell=[f"{a:.3f} ± {h:.3f}" for a, h in zip(acc.accuracy, acc.half, strict=True)]).pivot(
+    index=["norm", "eps"], columns="model", values="cell").reindex(columns=kinds)  # fmt: skip
+display(acc_table)
+accuracy_chart = charts.faceted_lines(acc, "eps", "accuracy", "model", "norm", lo="lo", hi="hi", columns=2,
+                                      domain=kinds, title="Word accuracy under waveform PGD")  # fmt: skip
+glue("fig_accuracy", accuracy_chart.resolve_scale(x="independent"), display=False)
 
 # %% [markdown]
 # ```{glue:figure} fig_accuracy
 # :name: fig-auditory-accuracy
 #
-# Word accuracy (medians over seeds) against the waveform attack budget $\epsilon$, for $L_\infty$ and
-# $L_2$ PGD. The stochastic network is attacked with EOT and scored over fresh noise draws.
+# Word accuracy against the waveform attack budget $\epsilon$, for $L_\infty$ and $L_2$ PGD, over the
+# clips of every seed, with 95% intervals. The stochastic network is attacked with EOT and scored over
+# fresh noise draws.
 # ```
 
-
 # %%
-def at(model: str, norm: str, eps: float, frame: pd.DataFrame = acc) -> float:
-    """Accuracy of ``model`` under ``norm`` PGD at ``eps`` (median over seeds)."""
-    row = frame[(frame.model == model) & (frame.norm == norm) & np.isclose(frame.eps, eps)]
-    return float(row.accuracy.iloc[0])
-
-
 small = {norm: sorted(e for e in grid if e > 0)[0] for norm, grid in grids.items()}
 for norm, e in small.items():
     glue(f"small_eps_{norm}", e, display=False)
     glue(f"small_snr_{norm}", float(budgets.loc[(norm, e), "snr_db"]), display=False)
     for kind in kinds:
-        glue(f"acc_{norm}_small_{kind}", at(kind, norm, e), display=False)
+        glue_estimate(f"acc_{norm}_small_{kind}", sweep.estimate(kind, norm, e))
 for kind in kinds:
-    glue(f"clean_{kind}", at(kind, "l2", 0.0), display=False)
+    glue_estimate(f"clean_{kind}", sweep.estimate(kind, "l2", 0.0))
 
-# Accuracy never rises with eps (up to the scoring noise of the stochastic network).
-for (model, norm), group in acc.groupby(["model", "norm"]):
-    values = group.sort_values("eps")["accuracy"].to_numpy()
-    slack = 0.05 if model in stochastic else 1e-9
-    assert np.all(np.diff(values) <= slack), f"{model} {norm}: accuracy rises with eps {values}"
-# Per seed: does the stochastic network beat the deterministic one at the small budgets?
-wins = {}
+# Accuracy never rises with eps: no step of any grid is significantly upward.
+for kind in kinds:
+    for norm, grid in grids.items():
+        grid = sorted(grid)
+        for lo_eps, hi_eps in zip(grid[:-1], grid[1:], strict=True):
+            rise = sweep.difference((kind, norm, hi_eps), (kind, norm, lo_eps))
+            check_difference(rise, f"{kind} {norm} {lo_eps:g}->{hi_eps:g}", expect="negative", establish=False)
+# Does the stochastic network beat the deterministic one at the small budgets (paired over the same clips)?
 if {"deterministic", "stochastic"} <= set(kinds):
     for norm, e in small.items():
-        per_seed = acc_all[(acc_all.norm == norm) & np.isclose(acc_all.eps, e)].pivot(
+        per_seed = sweep.per_seed[(sweep.per_seed.norm == norm) & np.isclose(sweep.per_seed.eps, e)].pivot(
             index="seed", columns="model", values="accuracy"
         )
-        wins[norm] = int((per_seed.stochastic > per_seed.deterministic).sum())
-        glue(f"wins_{norm}", wins[norm], display=False)
-        gap = at("stochastic", norm, e) - at("deterministic", norm, e)
-        glue(f"gap_{norm}", gap, display=False)
-        if check_findings:
-            assert gap > margin, f"{norm} eps={e}: stochastic {gap:+.3f} vs deterministic (margin {margin})"
+        glue(f"wins_{norm}", int((per_seed.stochastic > per_seed.deterministic).sum()), display=False)
+        gap = sweep.difference(("stochastic", norm, e), ("deterministic", norm, e))
+        glue_estimate(f"gap_{norm}", finding(gap, f"{norm} eps={e:g}: stochastic more robust than deterministic"))
     glue("n_seeds", len(seeds), display=False)
-if {"deterministic", "adversarial"} <= set(kinds) and check_findings:
-    assert at("adversarial", "l2", small["l2"]) > at("deterministic", "l2", small["l2"]) + margin, acc_table
+if {"deterministic", "adversarial"} <= set(kinds):
+    at_gap = sweep.difference(("adversarial", "l2", small["l2"]), ("deterministic", "l2", small["l2"]))
+    glue_estimate("gap_at_l2", finding(at_gap, "adversarial training helps against L2"))
 
 # %% [markdown]
-# Clean, the three networks recognise {glue:text}`clean_deterministic:.3f` (deterministic),
-# {glue:text}`clean_stochastic:.3f` (stochastic) and {glue:text}`clean_adversarial:.3f` (adversarially
-# trained) of the attacked clips. An $L_2$ perturbation of $\epsilon =$ {glue:text}`small_eps_l2:.2f`
-# — {glue:text}`small_snr_l2:.0f` dB below the clip, a faint hiss — brings the deterministic network to
-# {glue:text}`acc_l2_small_deterministic:.3f`, while the stochastic network keeps
-# {glue:text}`acc_l2_small_stochastic:.3f` (a gap of {glue:text}`gap_l2:+.3f`; it wins on
+# Clean, the three networks recognise {glue:text}`clean_deterministic:.3f` ±
+# {glue:text}`clean_deterministic_half:.3f` (deterministic), {glue:text}`clean_stochastic:.3f` ±
+# {glue:text}`clean_stochastic_half:.3f` (stochastic) and {glue:text}`clean_adversarial:.3f` ±
+# {glue:text}`clean_adversarial_half:.3f` (adversarially trained) of the attacked clips. An $L_2$
+# perturbation of $\epsilon =$ {glue:text}`small_eps_l2:.2f` — {glue:text}`small_snr_l2:.0f` dB below the
+# clip, a faint hiss — brings the deterministic network to {glue:text}`acc_l2_small_deterministic:.3f`,
+# while the stochastic network keeps {glue:text}`acc_l2_small_stochastic:.3f` (a gap of
+# {glue:text}`gap_l2:+.3f` ± {glue:text}`gap_l2_half:.3f`, paired over the same clips; it wins on
 # {glue:text}`wins_l2` of {glue:text}`n_seeds` seeds) and the adversarially trained network
 # {glue:text}`acc_l2_small_adversarial:.3f`. Under $L_\infty$ at $\epsilon =$
 # {glue:text}`small_eps_linf:.4f` ({glue:text}`small_snr_linf:.0f` dB) the deterministic network keeps
 # {glue:text}`acc_linf_small_deterministic:.3f` and the stochastic network
-# {glue:text}`acc_linf_small_stochastic:.3f` (gap {glue:text}`gap_linf:+.3f`, {glue:text}`wins_linf` of
-# {glue:text}`n_seeds` seeds). So, as in vision, **auditory-nerve noise makes the word network more
-# robust to small waveform attacks, even when the attacker averages over the noise** — and, as in
-# vision, larger budgets defeat every network.
+# {glue:text}`acc_linf_small_stochastic:.3f` (gap {glue:text}`gap_linf:+.3f` ± {glue:text}`gap_linf_half:.3f`,
+# {glue:text}`wins_linf` of {glue:text}`n_seeds` seeds). So, as in vision, **auditory-nerve noise makes
+# the word network more robust to small waveform attacks, even when the attacker averages over the
+# noise** — and, as in vision, larger budgets defeat every network.
+
+# %% [markdown]
+# **Is the attack strong enough?** As in the vision chapter, on `n_convergence` clips of the first seed
+# every network is attacked at the small $L_2$ budget with `convergence_steps` steps and, for the
+# stochastic network, `convergence_eot` draws per step, and with four times the chapter's steps and
+# draws. The chapter's attack must be within one accuracy point of the strongest.
+
+# %%
+x_conv, y_conv = acc_inputs[seeds[0]][0][:n_convergence], acc_inputs[seeds[0]][1][:n_convergence]
+conv = convergence_table(models, x_conv, y_conv, eps=small["l2"], norm="l2", steps=attack_steps, eot=eot,
+                         steps_grid=convergence_steps, eot_grid=convergence_eot, n_draws=n_draws,
+                         bounds=WAVEFORM_BOUNDS, seed=seeds[0], progress=False)  # fmt: skip
+strongest = conv[conv.strongest].set_index("model")
+display(strongest[["steps", "eot", "accuracy", "diff", "diff_lo", "diff_hi"]].round(3))
+glue_number("conv_worst", strongest["diff"].min())
+glue(
+    "fig_convergence",
+    charts.line_with_errorbars(conv[conv.attack == "pgd"].sort_values("steps"), "steps", "accuracy", "model",
+                               lo="lo", hi="hi", log_x=True, domain=kinds, title="PGD steps (L2, small budget)"),
+    display=False,
+)  # fmt: skip
+if check_findings:
+    check_converged(conv, tolerance=0.01)
+
+# %% [markdown]
+# ```{glue:figure} fig_convergence
+# :name: fig-auditory-convergence
+#
+# Word accuracy under the small $L_2$ attack against PGD steps (the stochastic network: for each
+# number of EOT draws per step; the rightmost point is four times the chapter's steps and draws), on
+# the same clips and scoring draws, with 95% intervals. The strongest attack lowers the accuracy by at
+# most {glue:text}`conv_worst:.3f` (negative: a drop): the chapter's attack is converged.
+# ```
 
 # %% [markdown]
 # ## Listening to an attack
@@ -388,12 +424,14 @@ exemplar_geo = measure_grid(
 
 
 # %%
-class_med, ex_med = median_over_seeds(class_geo), median_over_seeds(exemplar_geo)
+metrics = ["capacity", "radius", "dimension", "center_correlation"]
+class_mean, ex_mean = over_seeds(class_geo, metrics), over_seeds(exemplar_geo, metrics)
 for metric in ("capacity", "radius", "dimension"):
-    for kind, med, label in (("class", class_med, "Word"), ("exemplar", ex_med, "Exemplar")):
-        chart = charts.layer_lines(med, metric, sort=kinds, title=f"{label} manifolds: {metric}")
+    for kind, summary, label in (("class", class_mean, "Word"), ("exemplar", ex_mean, "Exemplar")):
+        chart = charts.layer_lines(summary, metric, lo=f"{metric}_lo", hi=f"{metric}_hi", sort=kinds,
+                                   title=f"{label} manifolds: {metric}")  # fmt: skip
         glue(f"fig_{kind}_{metric}", chart, display=False)
-layer_order = ex_med.drop_duplicates("depth").sort_values("depth")
+layer_order = ex_mean.drop_duplicates("depth").sort_values("depth")
 layer_key = ", ".join(f"{d} = `{n}`" for d, n in zip(layer_order.depth, layer_order.layer, strict=True))
 display(Markdown(f"Layers by depth: {layer_key}"))
 
@@ -402,7 +440,7 @@ display(Markdown(f"Layers by depth: {layer_key}"))
 # :name: fig-auditory-exemplar-radius
 #
 # Exemplar-manifold radius against layer depth (0 = waveform, 1 = auditory nerve, last = logits), one
-# panel per network, one line per attack budget (medians over seeds). Deterministic networks map the
+# panel per network, one line per attack budget (means over seeds, 95% intervals). Deterministic networks map the
 # copies of a clean clip to one point; the stochastic network does not, from the nerve on.
 # ```
 #
@@ -425,36 +463,39 @@ display(Markdown(f"Layers by depth: {layer_key}"))
 # ```
 
 # %%
-clean_ex = ex_med[np.isclose(ex_med.eps, 0)]
+clean_ex = ex_mean[np.isclose(ex_mean.eps, 0)]
 # 1. Clean exemplar manifolds: points in deterministic networks, extended in the stochastic one from the nerve on.
 assert_points(clean_ex, deterministic, margin)
 assert_points(clean_ex[clean_ex.depth == 0], stochastic, margin)  # the waveform itself is not noisy
 assert_extended(clean_ex[clean_ex.depth >= 1], stochastic, margin)
+last_depth = exemplar_geo.depth.max()
 for name in stochastic:
-    rows = clean_ex[(clean_ex.model == name) & (clean_ex.depth >= 1)]
-    nerve = rows[rows.depth == 1].iloc[0]
-    glue("sto_nerve_radius", float(nerve.radius), display=False)
-    glue("sto_nerve_capacity", float(nerve.capacity), display=False)
-    glue("sto_logits_radius", float(rows.sort_values("depth").radius.iloc[-1]), display=False)
+    glue_estimate("sto_nerve_radius", seed_estimate(layer_values(exemplar_geo, name, 0.0, "radius", [1])))
+    glue_estimate("sto_nerve_capacity", seed_estimate(layer_values(exemplar_geo, name, 0.0, "capacity", [1])))
+    logits_radius = layer_values(exemplar_geo, name, 0.0, "radius", [last_depth])
+    glue_estimate("sto_logits_radius", seed_estimate(logits_radius))
 
-# 2. Untangling: word capacity at the logits exceeds that of the waveform (clean).
-clean_class = class_med[np.isclose(class_med.eps, 0)]
-untangled = untangling(clean_class)
+# 2. Untangling: word capacity at the logits exceeds that of the waveform (clean; paired over seeds).
+clean_class = class_geo[np.isclose(class_geo.eps, 0)]
+first_depth, class_last = clean_class.depth.min(), clean_class.depth.max()
 for name in kinds:
-    glue(f"class_cap_wave_{name}", float(untangled.loc[name, "first"]), display=False)
-    glue(f"class_cap_logits_{name}", float(untangled.loc[name, "last"]), display=False)
-if check_findings:
-    assert_untangling(clean_class, kinds, margin)
+    first = layer_values(clean_class, name, 0.0, "capacity", [first_depth])
+    last = layer_values(clean_class, name, 0.0, "capacity", [class_last])
+    glue_estimate(f"class_cap_wave_{name}", seed_estimate(first))
+    glue_estimate(f"class_cap_logits_{name}", seed_estimate(last))
+    finding(seed_difference(last, first), f"{name}: word capacity rises from the waveform to the logits")
 
-# 3. Attacks spread the deterministic network's exemplar manifolds in the late layers.
+# 3. Attacks spread the deterministic network's exemplar manifolds in the late layers (beyond a point's size).
 eps_geo = max(geo_eps)
 if "deterministic" in kinds and eps_geo > 0:
-    glue("det_late_radius_adv", late_mean(ex_med, "deterministic", eps_geo, "radius"), display=False)
-    assert late_mean(ex_med, "deterministic", eps_geo, "radius") > margin, ex_med
+    spread = seed_estimate(late_per_seed(exemplar_geo, "deterministic", eps_geo, "radius"))
+    glue_estimate("det_late_radius_adv", spread)
+    assert spread.value > margin, spread
 if "stochastic" in kinds:
-    glue("sto_late_radius_clean", late_mean(ex_med, "stochastic", 0.0, "radius"), display=False)
+    glue_estimate("sto_late_radius_clean", seed_estimate(late_per_seed(exemplar_geo, "stochastic", 0.0, "radius")))
     if eps_geo > 0:
-        glue("sto_late_radius_adv", late_mean(ex_med, "stochastic", eps_geo, "radius"), display=False)
+        adv_radius = late_per_seed(exemplar_geo, "stochastic", eps_geo, "radius")
+        glue_estimate("sto_late_radius_adv", seed_estimate(adv_radius))
 glue("geo_eps", eps_geo, display=False)
 
 # %% [markdown]
@@ -484,33 +525,33 @@ glue("geo_eps", eps_geo, display=False)
 compared = {k: models[k] for k in ("deterministic", "stochastic") if k in kinds}
 overlap_protocol = Protocol(manifold="exemplar", eps=eps_geo, repeats=repeats, **common)
 overlap = measure_grid(compared, exemplar_inputs, [overlap_protocol], kind="overlap", progress=False)
-overlap_med = overlap.groupby(["model", "depth", "layer"], as_index=False)[["overlap", "pair_capacity"]].median()
-display(overlap_med.pivot_table(index=["depth", "layer"], columns="model", values="overlap").round(3))
+overlap_mean = over_seeds(overlap, ["overlap", "pair_capacity"], ["model", "depth", "layer"])
+display(overlap_mean.pivot_table(index=["depth", "layer"], columns="model", values="overlap").round(3))
 glue(
     "fig_overlap",
-    charts.line_with_errorbars(overlap_med, "depth", "overlap", "model", title="Clean vs adversarial overlap",
-                              domain=[k for k in kinds if k != "adversarial"]),
+    charts.line_with_errorbars(overlap_mean, "depth", "overlap", "model", lo="overlap_lo", hi="overlap_hi",
+                               title="Clean vs adversarial overlap", domain=[k for k in kinds if k != "adversarial"]),
     display=False,
 )  # fmt: skip
 if {"deterministic", "stochastic"} <= set(kinds) and eps_geo > 0:
-    late_overlap = overlap_med[overlap_med.depth.isin(late_layers(ex_med))].groupby("model").overlap.mean()
-    glue("overlap_det", float(late_overlap["deterministic"]), display=False)
-    glue("overlap_sto", float(late_overlap["stochastic"]), display=False)
-    if check_findings:
-        assert late_overlap["stochastic"] > late_overlap["deterministic"] + margin, late_overlap
+    late_overlap = {k: late_per_seed(overlap.assign(eps=eps_geo), k, eps_geo, "overlap") for k in compared}
+    glue_estimate("overlap_det", seed_estimate(late_overlap["deterministic"]))
+    glue_estimate("overlap_sto", seed_estimate(late_overlap["stochastic"]))  # means over the last two layers
+    more = seed_difference(late_overlap["stochastic"], late_overlap["deterministic"])
+    glue_estimate("overlap_gap", finding(more, "clean and adversarial overlap more in the stochastic network"))
 
 # %% [markdown]
 # ```{glue:figure} fig_overlap
 # :name: fig-auditory-overlap
 #
-# Overlap of clean and adversarial exemplar manifolds against layer depth (medians over seeds; 0 =
-# linearly separated, 1 = indistinguishable).
+# Overlap of clean and adversarial exemplar manifolds against layer depth (means over seeds, 95%
+# intervals; 0 = linearly separated, 1 = indistinguishable).
 # ```
 #
 # In the last two layers, the clean and adversarial manifolds of a clip overlap by
-# {glue:text}`overlap_sto:.3f` in the stochastic network against {glue:text}`overlap_det:.3f` in the
-# deterministic one: the attack's push stays inside the noise cloud, the mechanism the trade-off
-# chapter studies.
+# {glue:text}`overlap_sto:.3f` ± {glue:text}`overlap_sto_half:.3f` in the stochastic network against
+# {glue:text}`overlap_det:.3f` ± {glue:text}`overlap_det_half:.3f` in the deterministic one: the
+# attack's push stays inside the noise cloud, the mechanism the trade-off chapter studies.
 #
 # ## Train on synthetic speech, test on a real voice
 #

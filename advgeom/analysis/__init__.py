@@ -6,12 +6,15 @@ Dapello, Feather et al. (NeurIPS 2021), section 3. One module per step:
 * :mod:`~advgeom.analysis.manifolds`: layer read-out, random projection, class and exemplar manifolds;
 * :mod:`~advgeom.analysis.measurements`: MFTMA geometry and clean/adversarial overlap behind one cache
   (:func:`measure`), over grids of models, protocols and seeds (:func:`measure_grid`);
-* :mod:`~advgeom.analysis.accuracy`: accuracy under attack over grids of norms and strengths;
+* :mod:`~advgeom.analysis.accuracy`: accuracy under attack over grids of norms and strengths, per example;
+* :mod:`~advgeom.analysis.convergence`: is the attack converged (steps, EOT draws, AutoAttack)?
+* :mod:`~advgeom.analysis.uncertainty`: intervals over seeds and examples, findings checked on them;
 * :mod:`~advgeom.analysis.sweep`: the same measurements fanned out over Dask;
 * :mod:`~advgeom.analysis.summaries`: summaries over seeds and checks of the findings the chapters share.
 """
 
-from advgeom.analysis.accuracy import accuracy_sweep
+from advgeom.analysis.accuracy import AccuracySweep, accuracy_sweep, pgd_scores
+from advgeom.analysis.convergence import autoattack_scores, check_converged, convergence_table
 from advgeom.analysis.manifolds import random_projection, representations, split_by_label, split_exemplars
 from advgeom.analysis.measurements import (
     KINDS,
@@ -32,6 +35,7 @@ from advgeom.analysis.protocol import (
 )
 
 __all__ = [
+    "AccuracySweep",
     "DEFAULT_BOUNDS",
     "KINDS",
     "MANIFOLDS",
@@ -40,11 +44,15 @@ __all__ = [
     "PERTURBATIONS",
     "Protocol",
     "accuracy_sweep",
+    "autoattack_scores",
+    "check_converged",
+    "convergence_table",
     "manifold_geometry",
     "measure",
     "measure_grid",
     "overlap_geometry",
     "perturb",
+    "pgd_scores",
     "random_perturbation",
     "random_projection",
     "representations",

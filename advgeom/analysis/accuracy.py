@@ -1,54 +1,127 @@
-"""Accuracy of several networks under attack, over grids of norms and strengths, cached.
+"""Accuracy of several networks under attack, over grids of norms and strengths, with intervals.
 
-PGD with EOT for stochastic models (:func:`advgeom.attacks.robust_accuracy`); stochastic models
-are scored over fresh noise draws, separately from the attack. Each number is cached under
-``cache_dir()/accuracy`` keyed by the model's content fingerprint, the inputs and every attack
-setting.
+PGD with EOT for stochastic models (:func:`advgeom.attacks.robust_scores`); stochastic models are
+scored over fresh noise draws, separately from the attack. The unit of an accuracy is the example:
+:func:`pgd_scores` keeps, per example, the fraction of scoring draws that classify its attacked
+version correctly, cached under ``cache_dir()/robust-scores`` keyed by the model's content
+fingerprint, the inputs and every attack setting. :func:`accuracy_sweep` pools the examples of
+every seed (each seed: its own images, attack starts and draws) into one accuracy with a t interval
+over examples, and gives paired intervals for differences between networks or strengths measured
+on the same examples (:meth:`AccuracySweep.difference`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
 from advgeom.analysis.protocol import DEFAULT_BOUNDS
-from advgeom.attacks import NORMS, Bounds, check_bounds, robust_accuracy
+from advgeom.analysis.uncertainty import LEVEL, Estimate, paired_interval, t_interval
+from advgeom.attacks import NORMS, Bounds, check_bounds, robust_scores
 from advgeom.cache import cache_path, cached
 from advgeom.checks import check_choice
 from advgeom.fingerprint import model_fingerprint, tensor_digest
 
-# 2: keyed by the model's content fingerprint (1: by its checkpoint file name, and only for checkpointed models)
-ACCURACY_FORMAT = 2
+SCORES_FORMAT = 1
 
 
-def cached_number(kind: str, key: dict, compute) -> float:
-    """``compute()`` cached as a text file under ``cache_dir()/kind`` (exact: written with ``repr``)."""
-    path = cache_path(kind, key, ".txt")
-    return cached(path, compute, lambda v, p: p.write_text(repr(float(v))), lambda p: float(p.read_text()))
+def cached_scores(key: Mapping, compute: Callable[[], np.ndarray]) -> np.ndarray:
+    """Per-example scores (values in [0, 1]) cached as a ``.npy`` file under ``cache_dir()/robust-scores``."""
+
+    def save(scores: np.ndarray, path) -> None:
+        with open(path, "wb") as f:
+            np.save(f, np.asarray(scores, dtype=np.float64), allow_pickle=False)
+
+    def load(path) -> np.ndarray:
+        scores = np.load(path, allow_pickle=False)
+        if scores.ndim != 1 or not np.all(np.isfinite(scores)) or scores.min() < 0 or scores.max() > 1:
+            raise ValueError(f"{path} does not hold per-example scores")
+        return scores
+
+    return cached(cache_path("robust-scores", {"format": SCORES_FORMAT, **key}, ".npy"), compute, save, load)
+
+
+def pgd_scores(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    eps: float,
+    norm: str = "linf",
+    steps: int = 16,
+    eot: int | None = None,
+    n_draws: int | None = None,
+    seed: int = 0,
+    bounds: Bounds = DEFAULT_BOUNDS,
+) -> np.ndarray:
+    """Per-example scores under PGD (CE then margin loss; :func:`advgeom.attacks.robust_scores`), cached.
+
+    ``eps=0`` gives the clean scores. ``seed`` fixes the attack's random starts and the scoring draws.
+    """
+    bounds = check_bounds(bounds)
+    key = {"attack": "pgd", "model": model_fingerprint(model), "inputs": tensor_digest(x, y), "eps": float(eps),
+           "norm": check_choice("norm", norm, NORMS), "steps": steps, "eot": eot, "n_draws": n_draws, "seed": seed,
+           "bounds": None if bounds is None else list(bounds)}  # fmt: skip
+
+    def compute() -> np.ndarray:
+        return robust_scores(model, (x, y), eps=eps, norm=norm, steps=steps, eot=eot, n_draws=n_draws, seed=seed,
+                             bounds=bounds)  # fmt: skip
+
+    return cached_scores(key, compute)
+
+
+@dataclass
+class AccuracySweep:
+    """The result of :func:`accuracy_sweep`.
+
+    ``table``: one row per (model, norm, eps) with the pooled ``accuracy`` and its interval (``lo``,
+    ``hi``, ``half``) over the ``n`` examples of every seed; ``per_seed``: the accuracy of each seed;
+    ``scores``: the per-example scores, ``(model, norm, eps) -> array`` (seeds concatenated in order).
+    """
+
+    table: pd.DataFrame
+    per_seed: pd.DataFrame
+    scores: dict[tuple[str, str, float], np.ndarray]
+    level: float = LEVEL
+
+    def estimate(self, model: str, norm: str, eps: float) -> Estimate:
+        """The accuracy of ``model`` under ``norm`` PGD at ``eps`` with its interval over examples."""
+        return t_interval(self._scores(model, norm, eps), self.level)
+
+    def difference(self, a: tuple[str, str, float], b: tuple[str, str, float]) -> Estimate:
+        """Accuracy of ``a`` minus that of ``b`` (each ``(model, norm, eps)``), paired over the same examples."""
+        return paired_interval(self._scores(*a), self._scores(*b), self.level)
+
+    def _scores(self, model: str, norm: str, eps: float) -> np.ndarray:
+        key = (model, norm, float(eps))
+        if key not in self.scores:
+            raise ValueError(f"no accuracy for {key}; measured: {sorted(self.scores)}")
+        return self.scores[key]
 
 
 def accuracy_sweep(
     models: Mapping[str, nn.Module],
-    x: torch.Tensor,
-    y: torch.Tensor,
+    inputs: Mapping[int, tuple[torch.Tensor, torch.Tensor]],
     eps_grids: Mapping[str, Sequence[float]],
     *,
     steps: int = 16,
     eot: int | None = None,
     n_draws: int | None = None,
-    seed: int = 0,
     progress: bool = True,
     bounds: Bounds = DEFAULT_BOUNDS,
-) -> pd.DataFrame:
-    """Accuracy of each model under PGD (with EOT for stochastic models) for every norm and eps.
+    level: float = LEVEL,
+) -> AccuracySweep:
+    """Accuracy of each model under PGD (with EOT for stochastic models) for every norm and eps, every seed.
 
+    ``inputs`` maps a seed to the (x, y) attacked with it (its random starts and scoring draws);
     ``eps_grids`` maps a norm to its eps values (0 = clean). Stochastic models are scored over
-    ``n_draws`` fresh noise draws (see :func:`advgeom.attacks.accuracy`), separately from the
-    attack. ``bounds``: the valid input range (images (0, 1); waveforms (-1, 1)). One row per
-    (model, norm, eps).
+    ``n_draws`` fresh noise draws (see :func:`advgeom.attacks.accuracy`), separately from the attack.
+    ``bounds``: the valid input range (images (0, 1); waveforms (-1, 1)).
     """
     from tqdm import tqdm
 
@@ -56,20 +129,17 @@ def accuracy_sweep(
         check_choice("norm", norm, NORMS)
     bounds = check_bounds(bounds)
     jobs = [(name, norm, float(eps)) for name in models for norm, grid in eps_grids.items() for eps in grid]
-    inputs = tensor_digest(x, y)
-    fingerprints = {name: model_fingerprint(model) for name, model in models.items()}
-    rows = []
+    scores: dict[tuple[str, str, float], np.ndarray] = {}
+    per_seed, rows = [], []
     for name, norm, eps in tqdm(jobs, desc="accuracy under attack", disable=not progress):
-        model = models[name]
-
-        def compute(model: nn.Module = model, norm: str = norm, eps: float = eps) -> float:
-            return robust_accuracy(
-                model, (x, y), eps=eps, norm=norm, steps=steps, eot=eot, n_draws=n_draws, seed=seed, bounds=bounds
-            )
-
-        key = {"format": ACCURACY_FORMAT, "model": fingerprints[name], "inputs": inputs, "norm": norm, "eps": eps,
-               "steps": steps, "eot": eot, "n_draws": n_draws, "seed": seed}  # fmt: skip
-        if bounds != DEFAULT_BOUNDS:
-            key["bounds"] = None if bounds is None else list(bounds)
-        rows.append({"model": name, "norm": norm, "eps": eps, "accuracy": cached_number("accuracy", key, compute)})
-    return pd.DataFrame(rows)
+        parts = []
+        for seed, (x, y) in inputs.items():
+            part = pgd_scores(models[name], x, y, eps=eps, norm=norm, steps=steps, eot=eot, n_draws=n_draws,
+                              seed=seed, bounds=bounds)  # fmt: skip
+            per_seed.append({"model": name, "norm": norm, "eps": eps, "seed": seed, "accuracy": float(part.mean())})
+            parts.append(part)
+        scores[(name, norm, eps)] = np.concatenate(parts)
+        est = t_interval(scores[(name, norm, eps)], level)
+        rows.append({"model": name, "norm": norm, "eps": eps, "accuracy": est.value, "lo": est.lo, "hi": est.hi,
+                     "half": est.half, "n": est.n})  # fmt: skip
+    return AccuracySweep(pd.DataFrame(rows), pd.DataFrame(per_seed), scores, level)

@@ -10,9 +10,9 @@ strongest setting (4x steps and 4x draws) and, optionally, AutoAttack; every num
 interval over the examples and a paired interval of its difference to the default.
 :func:`check_converged` asserts that the default is within ``tolerance`` of the strongest setting.
 
-Per-example scores (the fraction of scoring draws that classify an attacked example correctly) are
-cached under ``cache_dir()/robust-scores``, keyed by the model's content fingerprint, the inputs and
-every attack setting.
+Per-example scores (the fraction of scoring draws that classify an attacked example correctly) share
+the cache of :func:`advgeom.analysis.accuracy.pgd_scores`: the default setting measured here is the one
+a chapter's accuracy sweep already computed.
 """
 
 from __future__ import annotations
@@ -25,51 +25,13 @@ import pandas as pd
 import torch
 from torch import nn
 
+from advgeom.analysis.accuracy import cached_scores, pgd_scores
 from advgeom.analysis.protocol import DEFAULT_BOUNDS
 from advgeom.analysis.uncertainty import paired_interval, t_interval
-from advgeom.attacks import Bounds, check_bounds, example_scores, robust_scores
-from advgeom.cache import cache_path, cached
+from advgeom.attacks import Bounds, example_scores
 from advgeom.checks import check_float
 from advgeom.fingerprint import model_fingerprint, tensor_digest
 from advgeom.models import is_stochastic
-
-SCORES_FORMAT = 1
-
-
-def _cached_scores(key: dict, compute) -> np.ndarray:
-    def save(scores: np.ndarray, path) -> None:
-        with open(path, "wb") as f:
-            np.save(f, np.asarray(scores, dtype=np.float64), allow_pickle=False)
-
-    def load(path) -> np.ndarray:
-        scores = np.load(path, allow_pickle=False)
-        if scores.ndim != 1 or not np.all(np.isfinite(scores)) or scores.min() < 0 or scores.max() > 1:
-            raise ValueError(f"{path} does not hold per-example scores")
-        return scores
-
-    return cached(cache_path("robust-scores", {"format": SCORES_FORMAT, **key}, ".npy"), compute, save, load)
-
-
-def pgd_scores(
-    model: nn.Module,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    *,
-    eps: float,
-    norm: str,
-    steps: int,
-    eot: int | None,
-    n_draws: int | None,
-    seed: int = 0,
-    bounds: Bounds = DEFAULT_BOUNDS,
-) -> np.ndarray:
-    """Per-example robust scores under PGD (CE then margin loss; see :func:`advgeom.attacks.robust_scores`), cached."""
-    bounds = check_bounds(bounds)
-    key = {"attack": "pgd", "model": model_fingerprint(model), "inputs": tensor_digest(x, y), "eps": float(eps),
-           "norm": norm, "steps": steps, "eot": eot, "n_draws": n_draws, "seed": seed,
-           "bounds": None if bounds is None else list(bounds)}  # fmt: skip
-    return _cached_scores(key, lambda: robust_scores(model, (x, y), eps=eps, norm=norm, steps=steps, eot=eot,
-                                                      n_draws=n_draws, seed=seed, bounds=bounds))  # fmt: skip
 
 
 def autoattack_scores(
@@ -105,7 +67,7 @@ def autoattack_scores(
 
     key = {"attack": "autoattack-rand", "model": model_fingerprint(model), "inputs": tensor_digest(x, y),
            "eps": eps, "norm": norm, "n_draws": n_draws, "seed": seed, "eot": 20 if stochastic else 1}  # fmt: skip
-    return _cached_scores(key, compute)
+    return cached_scores(key, compute)
 
 
 def convergence_table(
@@ -130,7 +92,8 @@ def convergence_table(
     Rows (columns ``model``, ``attack``, ``steps``, ``eot``, ``accuracy``, ``lo``, ``hi``, ``diff``,
     ``diff_lo``, ``diff_hi``, ``default``, ``strongest``): PGD at every ``steps_grid`` value with the
     default ``eot``; for a stochastic model also every ``eot_grid`` value at the default ``steps``; the
-    default (``steps``, ``eot``) and the strongest setting (``4 * steps``, ``4 * eot``); AutoAttack-rand
+    default (``steps``, ``eot``) and the strongest setting (``4 * steps``, ``4 * eot``; one draw for a
+    deterministic model); AutoAttack-rand
     when ``autoattack``. ``diff`` is accuracy minus the default's (paired over examples; negative: the
     stronger attack finds more). Deterministic models are attacked with one draw whatever ``eot`` says.
     """
@@ -140,7 +103,8 @@ def convergence_table(
     for name, model in tqdm(models.items(), desc="attack convergence", disable=not progress):
         stochastic = is_stochastic(model)
         draws = eot if stochastic else 1
-        settings = {(s, draws) for s in steps_grid} | {(steps, draws), (4 * steps, 4 * draws)}
+        strongest = (4 * steps, 4 * draws if stochastic else 1)
+        settings = {(s, draws) for s in steps_grid} | {(steps, draws), strongest}
         if stochastic:
             settings |= {(steps, e) for e in eot_grid}
         scores = {
@@ -159,7 +123,7 @@ def convergence_table(
                 "model": name, "attack": attack, "steps": s, "eot": e, "accuracy": acc.value, "lo": acc.lo,
                 "hi": acc.hi, "diff": diff.value, "diff_lo": diff.lo, "diff_hi": diff.hi,
                 "default": attack == "pgd" and (s, e) == (steps, draws),
-                "strongest": attack == "pgd" and (s, e) == (4 * steps, 4 * draws),
+                "strongest": attack == "pgd" and (s, e) == strongest,
             })  # fmt: skip
     return pd.DataFrame(rows)
 

@@ -34,13 +34,17 @@ from advgeom.cache import atomic_path, cache_path
 from advgeom.checks import check_choice
 from advgeom.fingerprint import model_fingerprint, tensor_digest
 from advgeom.geometry import centroid_overlap, manifold_analysis
+from advgeom.geometry.spectrum import spectrum_of_manifolds
 from advgeom.models.representations import layer_names
 
 KINDS = ("manifolds", "overlap")
 METRICS = ("capacity", "radius", "dimension", "center_correlation", "K")
-OVERLAP_METRICS = ("pair_capacity", "overlap")
+STANDARD_ERRORS = ("capacity_se", "radius_se", "dimension_se")  # over MFTMA's Gaussian samples
+SPECTRUM = ("PR", "EVD90")  # participation ratio and EVD90 of all the layer's points (advgeom.geometry.spectrum)
+OVERLAP_METRICS = ("pair_capacity", "overlap", "pair_capacity_se", "overlap_se")  # se: over MFTMA samples; images
 # 3: one cache for both kinds, keyed by the model's content fingerprint (format 2 keyed by checkpoint name)
-MEASURE_FORMAT = 3
+# 4: standard errors, PR, EVD90, P, M, N columns; radius with n_t - 1
+MEASURE_FORMAT = 4
 
 
 def manifold_geometry(
@@ -54,6 +58,9 @@ def manifold_geometry(
 
     ``x, y``: for class manifolds, P classes x M images (grouped by class or not); for exemplar
     manifolds, the P images. Each layer is randomly projected to ``protocol.width`` when wider.
+    Besides the metrics, each row holds their standard errors over MFTMA's Gaussian samples
+    (``*_se``), the participation ratio and EVD90 of all the layer's points (``PR``, ``EVD90``) and
+    the sizes ``P`` (manifolds), ``M`` (points per manifold; the smallest) and ``N`` (features).
     """
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} images but y has {len(y)} labels")
@@ -68,7 +75,12 @@ def manifold_geometry(
         else:
             manifolds = split_exemplars(feats, len(x))
         res = manifold_analysis(manifolds, kappa=protocol.kappa, n_t=protocol.n_t, seed=protocol.seed)
-        rows.append({"layer": layer, "depth": i, **{m: float(getattr(res, m)) for m in METRICS}})
+        spectrum = spectrum_of_manifolds(manifolds)
+        rows.append({
+            "layer": layer, "depth": i, **{m: float(getattr(res, m)) for m in METRICS + STANDARD_ERRORS},
+            "PR": spectrum.PR, "EVD90": spectrum.EVD90, "P": len(manifolds),
+            "M": min(len(m) for m in manifolds), "N": feats.shape[1],
+        })  # fmt: skip
     return with_protocol_columns(pd.DataFrame(rows), protocol)
 
 
@@ -85,7 +97,8 @@ def overlap_geometry(
     noise in a stochastic net; a point otherwise) and the adversarial manifold ``repeats``
     random-start attacks at ``protocol.eps``. Per layer we report the MFTMA capacity of the pair
     (clean vs adversarial of the same image; lower = harder to tell apart), averaged over images,
-    and :func:`~advgeom.geometry.centroid_overlap`, averaged over images.
+    and :func:`~advgeom.geometry.centroid_overlap`, averaged over images, with their standard errors
+    (``pair_capacity_se`` over MFTMA's samples, ``overlap_se`` over the images).
     """
     if protocol.manifold != "exemplar":
         raise ValueError(f"overlap compares exemplar manifolds; got manifold={protocol.manifold!r}")
@@ -98,13 +111,16 @@ def overlap_geometry(
     for i, layer in enumerate(layers):
         feats = random_projection(reps[layer], protocol.width, seed=protocol.seed * 1000 + i)
         clean, adv = split_exemplars(feats[: n * m], n), split_exemplars(feats[n * m :], n)
-        capacity = [
-            manifold_analysis([c, a], kappa=protocol.kappa, n_t=protocol.n_t, seed=protocol.seed).capacity
+        pairs = [
+            manifold_analysis([c, a], kappa=protocol.kappa, n_t=protocol.n_t, seed=protocol.seed)
             for c, a in zip(clean, adv, strict=True)
         ]
         overlap = [centroid_overlap(c, a) for c, a in zip(clean, adv, strict=True)]
-        rows.append({"layer": layer, "depth": i, "pair_capacity": float(np.mean(capacity)),
-                     "overlap": float(np.mean(overlap))})  # fmt: skip
+        se = np.sqrt(np.sum([p.capacity_se**2 for p in pairs])) / len(pairs)
+        overlap_se = np.std(overlap, ddof=1) / np.sqrt(len(overlap)) if len(overlap) > 1 else float("nan")
+        rows.append({"layer": layer, "depth": i, "pair_capacity": float(np.mean([p.capacity for p in pairs])),
+                     "overlap": float(np.mean(overlap)), "pair_capacity_se": float(se),
+                     "overlap_se": float(overlap_se)})  # fmt: skip
     return with_protocol_columns(pd.DataFrame(rows), protocol)
 
 

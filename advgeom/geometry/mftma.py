@@ -13,7 +13,7 @@ Chung, Lee & Sompolinsky, PRX 8:031003 (2018); Cohen, Chung, Lee & Sompolinsky, 
    constant center coordinate 1;
 4. sample ``t ~ N(0, I_{D+1})``; per sample solve the cone projection exactly
    (:mod:`advgeom.geometry.cone`) giving ``F(t)`` and the anchor point ``s~(t)``;
-5. ``1/alpha_i = mean_t F``, ``R_i^2 = mean_t |s~_perp - mean s~_perp|^2``,
+5. ``1/alpha_i = mean_t F``, ``R_i^2 = |s~_perp - mean s~_perp|^2`` averaged with ``n_t - 1``,
    ``D_i = D * (mean_t cos(t_perp, s~_perp))^2`` (PRX 2018 Eqs. 16-17, 28 and 29 in the numbering the
    reference code cites); aggregate capacity ``1 / mean_i(1/alpha_i)``, radius and dimension as means
    over manifolds.
@@ -25,7 +25,10 @@ Deviations from the reference code, on purpose: the frame has the true rank (abo
 removal) is a candidate, so P = 2 and centers without shared structure work; the per-sample
 problem is solved exactly as NNLS instead of by cvxopt at 1e-12 (which reports non-optimal
 statuses); the Stiefel search uses 5 batched restarts of Riemannian Barzilai-Borwein descent
-capped at 100 iterations (reference: 10 restarts of pymanopt conjugate gradients).
+capped at 100 iterations (reference: 10 restarts of pymanopt conjugate gradients); the radius
+divides by ``n_t - 1`` (above). Every aggregate comes with its standard error over the Gaussian
+samples (``capacity_se``, ``radius_se``, ``dimension_se``) and :meth:`ManifoldAnalysis.interval`;
+their coverage is tested on segments, whose exact values the theory module gives.
 """
 
 from __future__ import annotations
@@ -48,7 +51,8 @@ __all__ = ["ManifoldAnalysis", "PerManifold", "manifold_analysis"]
 
 @dataclass(frozen=True)
 class PerManifold:
-    """Per-manifold results, arrays of length P (``inv_capacity_se``: standard error of ``1/alpha_i``)."""
+    """Per-manifold results, arrays of length P; ``*_se``: standard errors over the Gaussian samples t
+    (``inv_capacity_se`` of ``1/alpha_i``, ``radius_se`` and ``dimension_se`` by the delta method)."""
 
     capacity: np.ndarray
     radius: np.ndarray
@@ -56,6 +60,8 @@ class PerManifold:
     rank: np.ndarray
     center_norm: np.ndarray
     inv_capacity_se: np.ndarray
+    radius_se: np.ndarray
+    dimension_se: np.ndarray
 
     def to_frame(self) -> Any:
         """The per-manifold results as a pandas DataFrame (one row per manifold)."""
@@ -68,15 +74,20 @@ class PerManifold:
 class ManifoldAnalysis:
     """Result of :func:`manifold_analysis`.
 
-    ``capacity`` = ``1/mean_i(1/alpha_i)`` with standard error ``capacity_se`` (sampling of t only);
-    ``radius``, ``dimension`` = means over manifolds; ``center_correlation`` = mean |cos| of the
-    mean-subtracted centers before removal, ``residual_correlation`` after removing ``K`` directions.
+    ``capacity`` = ``1/mean_i(1/alpha_i)`` with standard error ``capacity_se``; ``radius``,
+    ``dimension`` = means over manifolds, with ``radius_se``, ``dimension_se``. The standard errors
+    are those of the sampling of t (the manifolds are taken as given), from the per-sample spread of
+    F, of the anchors' spread and of the cosines (delta method); :meth:`interval` turns them into
+    confidence intervals. ``center_correlation`` = mean |cos| of the mean-subtracted centers before
+    removal, ``residual_correlation`` after removing ``K`` directions.
     """
 
     capacity: float
     capacity_se: float
     radius: float
+    radius_se: float
     dimension: float
+    dimension_se: float
     center_correlation: float
     residual_correlation: float
     K: int
@@ -90,6 +101,19 @@ class ManifoldAnalysis:
     def to_dict(self) -> dict[str, float | int | str]:
         """The scalar results (one DataFrame row)."""
         return {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "per_manifold"}
+
+    def interval(self, metric: str = "capacity", level: float = 0.95) -> tuple[float, float]:
+        """Normal confidence interval ``(lo, hi)`` of ``capacity``, ``radius`` or ``dimension`` at ``level``,
+        from its standard error over the Gaussian samples (the t-sampling uncertainty of this analysis)."""
+        from scipy import stats
+
+        if metric not in ("capacity", "radius", "dimension"):
+            raise ValueError(f"metric={metric!r} is not allowed; choose one of ['capacity', 'radius', 'dimension']")
+        if not 0.0 < level < 1.0:
+            raise ValueError(f"level={level!r} must be in (0, 1)")
+        value, se = getattr(self, metric), getattr(self, f"{metric}_se")
+        half = float(stats.norm.ppf(0.5 + level / 2)) * se
+        return value - half, value + half
 
 
 def _frame(dev: np.ndarray, basis: np.ndarray, center_norm: float, rank_tol: float) -> np.ndarray:
@@ -113,22 +137,33 @@ def _frame(dev: np.ndarray, basis: np.ndarray, center_norm: float, rank_tol: flo
     return dev @ W[:, ::-1][:, :D]
 
 
-def _per_manifold(Z: np.ndarray, T: np.ndarray, kappa: float, backend: str) -> tuple[float, float, float, float]:
-    """(1/alpha, its standard error, R, D_M) of one manifold in its frame ``Z`` (M, D), fields ``T`` (n_t, D+1)."""
+def _per_manifold(Z: np.ndarray, T: np.ndarray, kappa: float, backend: str) -> tuple[float, ...]:
+    """(1/alpha, R, D_M) of one manifold in its frame ``Z`` (M, D), fields ``T`` (n_t, D+1), each followed by its
+    standard error over the samples: ``R^2`` is a mean of squared anchor deviations and ``D_M = D c^2`` a
+    function of the mean cosine ``c``, so ``se(R) = se(R^2) / 2R`` and ``se(D_M) = 2 D |c| se(c)``."""
     M, D = Z.shape
     n_t = T.shape[0]
     S = np.vstack([Z.T, np.ones((1, M))])
     F, anchors = solve_cone(S, T, kappa, backend)
     inv_alpha = float(F.mean())
-    se = float(F.std(ddof=1) / np.sqrt(n_t)) if n_t > 1 else float("nan")
     s_perp = anchors[:, :-1] / anchors[:, -1:]
     dev = s_perp - s_perp.mean(axis=0, keepdims=True)
-    radius = float(np.sqrt(np.mean(np.sum(dev * dev, axis=1))))
+    sq = np.sum(dev * dev, axis=1)
+    # n_t - 1: the deviations are from the sample mean of the anchors (the reference divides by n_t, which
+    # shrinks R by sqrt(1 - 1/n_t): 0.5% at n_t = 100, as much as R's sampling error there)
+    radius = float(np.sqrt(sq.sum() / max(n_t - 1, 1)))
     t_perp = T[:, :-1]
     t_hat = t_perp / np.linalg.norm(t_perp, axis=1, keepdims=True)
     s_hat = anchors[:, :-1] / np.sqrt(np.sum(anchors[:, :-1] ** 2, axis=1, keepdims=True) + 1e-12)
-    dimension = float(D * np.mean(np.sum(t_hat * s_hat, axis=1)) ** 2)
-    return inv_alpha, se, radius, dimension
+    cos = np.sum(t_hat * s_hat, axis=1)
+    dimension = float(D * np.mean(cos) ** 2)
+    if n_t < 2:
+        return inv_alpha, float("nan"), radius, float("nan"), dimension, float("nan")
+    root_n = np.sqrt(n_t)
+    se = float(F.std(ddof=1) / root_n)
+    radius_se = float(sq.std(ddof=1) / root_n / (2 * radius)) if radius > 0 else 0.0
+    dimension_se = float(2 * D * abs(np.mean(cos)) * cos.std(ddof=1) / root_n)
+    return inv_alpha, se, radius, radius_se, dimension, dimension_se
 
 
 @single_blas_thread
@@ -204,6 +239,7 @@ def manifold_analysis(
 
     inv_alpha, inv_se = np.empty(P), np.zeros(P)
     radius, dimension, rank = np.zeros(P), np.zeros(P), np.zeros(P, dtype=int)
+    radius_se, dimension_se = np.zeros(P), np.zeros(P)
     point_inv = 1.0 / theory.alpha0(kappa)
     loop = enumerate(zip(mats, t_seq.spawn(P), strict=True))
     for i, (m, t_child) in tqdm(loop, total=P, desc="manifolds", disable=not progress, leave=False):
@@ -213,20 +249,25 @@ def manifold_analysis(
             inv_alpha[i] = point_inv
             continue
         T = np.random.default_rng(t_child).standard_normal((n_t, rank[i] + 1))
-        inv_alpha[i], inv_se[i], radius[i], dimension[i] = _per_manifold(Z, T, kappa, backend)
+        inv_alpha[i], inv_se[i], radius[i], radius_se[i], dimension[i], dimension_se[i] = _per_manifold(
+            Z, T, kappa, backend
+        )
 
     with np.errstate(divide="ignore"):
         cap_i = 1.0 / inv_alpha
         capacity = 1.0 / inv_alpha.mean()
     capacity_se = capacity**2 * np.sqrt(np.sum(inv_se**2)) / P
     per = PerManifold(
-        capacity=cap_i, radius=radius, dimension=dimension, rank=rank, center_norm=center_norm, inv_capacity_se=inv_se
-    )
+        capacity=cap_i, radius=radius, dimension=dimension, rank=rank, center_norm=center_norm, inv_capacity_se=inv_se,
+        radius_se=radius_se, dimension_se=dimension_se,
+    )  # fmt: skip
     return ManifoldAnalysis(
         capacity=float(capacity),
         capacity_se=float(capacity_se),
         radius=float(radius.mean()),
+        radius_se=float(np.sqrt(np.sum(radius_se**2)) / P),
         dimension=float(dimension.mean()),
+        dimension_se=float(np.sqrt(np.sum(dimension_se**2)) / P),
         center_correlation=float(corr0),
         residual_correlation=float(resid),
         K=int(basis.shape[1]),

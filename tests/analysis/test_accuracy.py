@@ -1,19 +1,21 @@
-"""advgeom.analysis.accuracy: one row per (model, norm, eps), attacks that lower accuracy, cached by content."""
+"""advgeom.analysis.accuracy: pooled accuracies with intervals over examples, paired differences, per-example cache."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 from advgeom.analysis import accuracy as module
-from advgeom.analysis.accuracy import accuracy_sweep
+from advgeom.analysis.accuracy import accuracy_sweep, pgd_scores
 from advgeom.zoo import build_network
 
 
 @pytest.fixture(scope="module")
-def data() -> tuple[torch.Tensor, torch.Tensor]:
+def data() -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
     gen = torch.Generator().manual_seed(0)
-    return torch.rand(8, 1, 28, 28, generator=gen), torch.randint(0, 10, (8,), generator=gen)
+    x, y = torch.rand(12, 1, 28, 28, generator=gen), torch.randint(0, 10, (12,), generator=gen)
+    return {0: (x[:6], y[:6]), 1: (x[6:], y[6:])}
 
 
 def net(name: str) -> torch.nn.Module:
@@ -21,31 +23,46 @@ def net(name: str) -> torch.nn.Module:
     return build_network(name).eval()
 
 
-def test_rows_clean_accuracy_and_the_cache(data, monkeypatch) -> None:
-    x, y = data
+def test_rows_pooled_accuracy_intervals_and_the_cache(data, monkeypatch) -> None:
     models = {"std": net("standard"), "sto": net("vone")}
     calls = []
-    real = module.robust_accuracy
-    monkeypatch.setattr(module, "robust_accuracy", lambda *a, **k: calls.append(k["eps"]) or real(*a, **k))
-    frame = accuracy_sweep(models, x, y, {"linf": [0.0, 0.3], "l2": [0.0]}, steps=2, eot=2, n_draws=2, progress=False)
-    assert list(zip(frame.model, frame.norm, frame.eps, strict=True)) == [
+    real = module.robust_scores
+    monkeypatch.setattr(module, "robust_scores", lambda *a, **k: calls.append(k["eps"]) or real(*a, **k))
+    grids = {"linf": [0.0, 0.3], "l2": [0.0]}
+    sweep = accuracy_sweep(models, data, grids, steps=2, eot=2, n_draws=2, progress=False)
+    table = sweep.table
+    assert list(zip(table.model, table.norm, table.eps, strict=True)) == [
         (m, n, e) for m in ("std", "sto") for n, e in (("linf", 0.0), ("linf", 0.3), ("l2", 0.0))
     ]
+    x = torch.cat([data[0][0], data[1][0]])
+    y = torch.cat([data[0][1], data[1][1]])
     with torch.no_grad():
         clean = float((models["std"](x).argmax(1) == y).double().mean())
-    assert frame.accuracy.iloc[0] == pytest.approx(clean)
-    # a strong L-inf attack on an untrained network lowers (never raises) its accuracy
-    assert frame.accuracy.iloc[1] <= frame.accuracy.iloc[0]
-    assert len(calls) == 6
-    again = accuracy_sweep(models, x, y, {"linf": [0.0, 0.3], "l2": [0.0]}, steps=2, eot=2, n_draws=2, progress=False)
-    assert len(calls) == 6 and again.equals(frame)  # every number read back from the cache, exactly
+    assert table.accuracy.iloc[0] == pytest.approx(clean) and table.n.iloc[0] == 12  # both seeds' examples
+    assert (table.lo <= table.accuracy).all() and (table.accuracy <= table.hi).all()
+    assert table.accuracy.iloc[1] <= table.accuracy.iloc[0]  # an attack never helps
+    per_seed = sweep.per_seed[(sweep.per_seed.model == "std") & (sweep.per_seed.eps == 0)]
+    assert np.mean(per_seed.accuracy[per_seed.norm == "linf"]) == pytest.approx(clean)
+    # paired difference on the same examples: clean minus attacked, never negative for a deterministic net
+    diff = sweep.difference(("std", "linf", 0.0), ("std", "linf", 0.3))
+    assert diff.value == pytest.approx(table.accuracy.iloc[0] - table.accuracy.iloc[1]) and diff.value >= 0
+    with pytest.raises(ValueError, match="no accuracy"):
+        sweep.estimate("std", "linf", 0.1)
+    assert len(calls) == 12  # 2 models x 3 (norm, eps) x 2 seeds
+    again = accuracy_sweep(models, data, grids, steps=2, eot=2, n_draws=2, progress=False)
+    assert len(calls) == 12 and again.table.equals(table)  # every score read back from the cache, exactly
     with torch.no_grad():
-        next(models["std"].parameters()).mul_(-1.0)  # other weights: the numbers of "std" are recomputed
-    accuracy_sweep(models, x, y, {"linf": [0.0, 0.3], "l2": [0.0]}, steps=2, eot=2, n_draws=2, progress=False)
-    assert len(calls) == 9
+        next(models["std"].parameters()).mul_(-1.0)  # other weights: the scores of "std" are recomputed
+    accuracy_sweep(models, data, grids, steps=2, eot=2, n_draws=2, progress=False)
+    assert len(calls) == 18
+
+
+def test_pgd_scores_are_per_example_fractions_of_draws(data) -> None:
+    x, y = data[0]
+    scores = pgd_scores(net("vone"), x, y, eps=0.0, n_draws=4, seed=3)
+    assert scores.shape == (6,) and set(np.unique(scores * 4)) <= set(range(5))
 
 
 def test_unknown_norm_is_refused(data) -> None:
-    x, y = data
     with pytest.raises(ValueError, match="norm='l3'"):
-        accuracy_sweep({"std": net("standard")}, x, y, {"l3": [0.0]}, progress=False)
+        accuracy_sweep({"std": net("standard")}, data, {"l3": [0.0]}, progress=False)

@@ -1,0 +1,56 @@
+"""advgeom.analysis.convergence: the attack-strength grid, its paired differences, AutoAttack, the convergence check."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import torch
+
+from advgeom.analysis.convergence import autoattack_scores, check_converged, convergence_table
+from advgeom.zoo import build_network
+
+
+@pytest.fixture(scope="module")
+def case() -> tuple[dict[str, torch.nn.Module], torch.Tensor, torch.Tensor]:
+    torch.manual_seed(0)
+    models = {"std": build_network("standard").eval(), "sto": build_network("vone").eval()}
+    x = torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        y = models["std"](x).argmax(1)  # the standard net is right on every clean image
+    return models, x, y
+
+
+def test_grid_rows_flags_and_paired_differences(case) -> None:
+    models, x, y = case
+    table = convergence_table(models, x, y, eps=0.02, steps=3, eot=2, steps_grid=(1, 3), eot_grid=(1, 4),
+                              n_draws=4, progress=False)  # fmt: skip
+    std, sto = table[table.model == "std"], table[table.model == "sto"]
+    assert set(zip(std.steps, std.eot, strict=True)) == {(1, 1), (3, 1), (12, 1)}  # one draw: deterministic
+    assert set(zip(sto.steps, sto.eot, strict=True)) == {(1, 2), (3, 2), (3, 1), (3, 4), (12, 8)}
+    for rows in (std, sto):
+        assert rows.default.sum() == 1 and rows.strongest.sum() == 1
+        assert rows[rows.default]["diff"].iloc[0] == 0.0  # the default against itself
+        assert (rows.lo <= rows.accuracy).all() and (rows.accuracy <= rows.hi).all()
+    assert std[std.strongest]["diff"].iloc[0] <= 0.0  # a deterministic net: more steps never find less
+
+
+def test_check_converged_passes_and_fails() -> None:
+    base = {"model": "m", "attack": "pgd", "eot": 1, "accuracy": 0.5, "default": False}
+    ok = pd.DataFrame([{**base, "steps": 10, "diff": 0.0, "default": True, "strongest": False},
+                       {**base, "steps": 40, "diff": -0.005, "strongest": True}])  # fmt: skip
+    assert len(check_converged(ok)) == 1
+    weak = ok.assign(diff=[0.0, -0.05])
+    with pytest.raises(AssertionError, match="not converged"):
+        check_converged(weak)
+    aa = pd.concat([ok, pd.DataFrame([{**base, "attack": "autoattack-rand", "steps": 100, "diff": -0.03,
+                                       "strongest": False}])])  # fmt: skip
+    with pytest.raises(AssertionError, match="autoattack"):
+        check_converged(aa)
+
+
+def test_autoattack_rand_is_an_independent_point(case) -> None:
+    models, x, y = case
+    scores = autoattack_scores(models["std"], x, y, eps=0.1, norm="linf", n_draws=None)
+    assert scores.shape == (8,) and scores.mean() <= 0.5  # an untrained net falls to APGD at eps 0.1
+    with pytest.raises(ValueError, match="norm='l3'"):
+        autoattack_scores(models["std"], x, y, eps=0.1, norm="l3", n_draws=None)
