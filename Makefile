@@ -34,6 +34,7 @@ assets: $(STAMP)
 
 lint: setup
 	$(BIN)/ruff check advgeom tests notebooks benchmarks
+	$(BIN)/ruff format --check notebooks tests/fixtures
 
 bench: setup
 	$(BIN)/python benchmarks/capacity.py
