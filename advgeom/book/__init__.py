@@ -21,3 +21,11 @@ package (``advgeom.geometry``, ``advgeom.analysis``, ...) never imports this pac
 BOOK_ENV = "ADVGEOM_BOOK"
 """Set to ``"1"`` while :func:`advgeom.book.execute.run_notebook` executes a chapter for the book; the
 charts of :mod:`advgeom.book.charts` then carry the offline ``text/html`` the built book shows."""
+
+CHAPTER_ENV = "ADVGEOM_CHAPTER"
+"""The stem of the chapter :func:`advgeom.book.execute.run_notebook` is executing (``01_vision_geometry``);
+:func:`advgeom.book.charts.publish` names its downloads after it."""
+
+TABLE_MIME = "application/vnd.advgeom.table+json"
+"""The MIME type of a table a chapter publishes (:func:`advgeom.book.charts.publish`): its title, columns
+and records, read back from the executed notebook for the Explorer page (:mod:`advgeom.book.pages`)."""

@@ -18,6 +18,9 @@ download). For each page the check records
   code in the prose) may be wider than its box (``scrollWidth > clientWidth + 1``); the report names
   its first line that overflows. The chapters' line length (``notebooks/ruff.toml``) is chosen so their
   code fits at the default viewport,
+* bound inputs: in every chart with inputs (``.vega-bindings input, select``), changing each input
+  (another option, another value of a slider, with ``input`` and ``change`` events) must change the
+  chart's SVG,
 
 and saves a full-page screenshot.
 
@@ -80,6 +83,8 @@ class PageReport:
     hidden_problems: list[str] = field(default_factory=list)
     code_blocks: int = 0
     wide_code: list[str] = field(default_factory=list)
+    bound_inputs: int = 0
+    dead_inputs: list[str] = field(default_factory=list)
     screenshot: str | None = None
 
     def problems(self) -> list[str]:
@@ -96,6 +101,7 @@ class PageReport:
             out.append(f"{self.page}: {self.audio - self.audio_played} of {self.audio} audio player(s) do not play")
         out += [f"{self.page}: hidden code cell {m}" for m in self.hidden_problems]
         out += [f"{self.page}: code wider than its box: {line!r}" for line in self.wide_code]
+        out += [f"{self.page}: bound input {name!r} does not change its chart" for name in self.dead_inputs]
         return out
 
 
@@ -128,12 +134,14 @@ class BookReport:
         audio = sum(p.audio for p in self.pages)
         played = sum(p.audio_played for p in self.pages)
         hidden = sum(p.hidden_inputs for p in self.pages)
+        bound = sum(p.bound_inputs for p in self.pages)
         lines = [
             f"{len(self.pages)} page(s); charts drawn {drawn}/{charts}; equations rendered {rendered}/{math}; "
             f"audio played {played}/{audio}; "
             f"hidden code cells working {hidden - sum(len(p.hidden_problems) for p in self.pages)}/{hidden}; "
             f"code blocks too wide {sum(len(p.wide_code) for p in self.pages)}"
             f"/{sum(p.code_blocks for p in self.pages)}; "
+            f"bound inputs that change their chart {bound - sum(len(p.dead_inputs) for p in self.pages)}/{bound}; "
             f"external requests {sum(len(p.external_requests) for p in self.pages)}; "
             f"console errors {sum(len(p.console_errors) for p in self.pages)}; "
             f"failed requests {sum(len(p.failed_requests) for p in self.pages)}"
@@ -294,6 +302,70 @@ _WIDE_CODE_JS = r"""
 }
 """
 
+# every input of every chart with bound inputs: change it, wait for the chart's SVG to change, put it back
+_BOUND_INPUTS_JS = r"""
+async (ms) => {
+  const sleep = t => new Promise(r => setTimeout(r, t));
+  // the chart's own SVG (vega-embed's actions menu holds an icon SVG too)
+  const svg = e => (e.querySelector('svg.marks') || e.querySelector('svg') || {outerHTML: ''}).outerHTML;
+  const nameOf = i => {
+    const label = i.closest('label, .vega-bind');
+    const name = label && label.querySelector('.vega-bind-name');
+    return (name ? name.textContent : i.name || i.type).trim();
+  };
+  const fire = i => ['input', 'change'].forEach(t => i.dispatchEvent(new Event(t, {bubbles: true})));
+  // a function that puts the input (for a radio button: its group) back as it is now
+  const keep = (i, chart) => {
+    if (i.type === 'radio') {
+      const on = [...chart.querySelectorAll('input[type=radio]')].find(r => r.name === i.name && r.checked);
+      return () => { if (on) { on.checked = true; fire(on); } };
+    }
+    const [value, index, checked] = [i.value, i.selectedIndex, i.checked];
+    return () => {
+      if (i.tagName === 'SELECT') i.selectedIndex = index; else { i.value = value; i.checked = checked; }
+      fire(i);
+    };
+  };
+  const change = (i) => {
+    if (i.tagName === 'SELECT') {
+      if (i.options.length < 2) return false;
+      i.selectedIndex = (i.selectedIndex + 1) % i.options.length;
+    } else if (i.type === 'range') {
+      const lo = parseFloat(i.min || '0'), hi = parseFloat(i.max || '100');
+      i.value = String(parseFloat(i.value) === hi ? lo : hi);
+    } else if (i.type === 'checkbox') {
+      i.checked = !i.checked;
+    } else if (i.type === 'radio') {
+      if (i.checked) return false;
+      i.checked = true;
+    } else {
+      return false;
+    }
+    fire(i);
+    return true;
+  };
+  const until = async (test) => {
+    const start = Date.now();
+    while (!test() && Date.now() - start < ms) await sleep(50);
+    return test();
+  };
+  const tried = [], dead = [], radios = new Set();
+  for (const chart of document.querySelectorAll('.vega-embed')) {
+    for (const input of chart.querySelectorAll('.vega-bindings input, .vega-bindings select')) {
+      if (input.type === 'radio' && (radios.has(input.name) || input.checked)) continue;
+      const before = svg(chart), restore = keep(input, chart);
+      if (!change(input)) continue;
+      if (input.type === 'radio') radios.add(input.name);
+      tried.push(nameOf(input));
+      if (!(await until(() => svg(chart) !== before))) dead.push(nameOf(input));
+      restore();
+      await until(() => svg(chart) === before);  // each input is tried from the chart as it was drawn
+    }
+  }
+  return {inputs: tried.length, dead: dead};
+}
+"""
+
 # the target of a <meta http-equiv="refresh"> redirect (jupyter-book's index.html), or null
 _META_REFRESH_JS = r"""
 () => {
@@ -401,13 +473,15 @@ def _wait_rendered(page, report: PageReport, timeout_ms: float) -> None:
 
 
 def _check_interactions(page, report: PageReport, timeout_ms: float) -> None:
-    """Open the hidden code cells, then check that no code is too wide (theirs included); each wait is at
-    most a few seconds."""
+    """Open the hidden code cells (then check that no code is too wide, theirs included) and try every
+    bound input of the charts; each wait is at most a few seconds."""
     wait_ms = min(timeout_ms, 3000)
     hidden = _evaluate_settled(page, _HIDDEN_INPUTS_JS, timeout_ms, arg=wait_ms)
     report.hidden_inputs, report.hidden_problems = hidden["cells"], list(hidden["problems"])
     code = _evaluate_settled(page, _WIDE_CODE_JS, timeout_ms)
     report.code_blocks, report.wide_code = code["blocks"], list(code["wide"])
+    bound = _evaluate_settled(page, _BOUND_INPUTS_JS, timeout_ms, arg=wait_ms)
+    report.bound_inputs, report.dead_inputs = bound["inputs"], list(bound["dead"])
 
 
 def check_book(

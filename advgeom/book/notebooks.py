@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from advgeom.book import TABLE_MIME
+
 ROOT_ENV = "ADVGEOM_ROOT"
 NOTEBOOK_GLOB = "[0-9]*.py"
 PRESETS_FILE = "presets.toml"
@@ -495,6 +497,29 @@ def glued_values(path: str | os.PathLike[str]) -> dict[str, Any]:
             except (ValueError, SyntaxError):
                 values[name] = text
     return values
+
+
+def published_tables(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The tables an executed notebook published (:func:`advgeom.book.charts.publish`), in output order: each
+    a mapping with ``name``, ``title``, ``chapter``, ``identifiers``, ``values``, ``columns`` and
+    ``records`` (:func:`advgeom.book.charts.table_frame` makes it a DataFrame)."""
+    import nbformat
+
+    return [dict(output["data"][TABLE_MIME])
+            for cell in nbformat.read(Path(path), as_version=4).cells
+            for output in cell.get("outputs", []) if TABLE_MIME in output.get("data", {})]  # fmt: skip
+
+
+def notebook_title(path: str | os.PathLike[str]) -> str | None:
+    """The first level-1 heading (``# Title``) in the markdown cells of the ``.ipynb`` at ``path``, or None."""
+    import nbformat
+
+    for cell in nbformat.read(Path(path), as_version=4).cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return None
 
 
 def glue_names_in_prose(name: str | os.PathLike[str]) -> set[str]:
