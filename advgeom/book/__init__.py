@@ -8,11 +8,12 @@ The layers import only downwards, with no circle:
   values), the chapter data next to the chapters (``notebooks/presets.toml``, ``notebooks/glance.yml``),
   and the values glued into an executed notebook;
 * :mod:`advgeom.book.execute`: papermill execution and the *Re-run this page* note;
-* :mod:`advgeom.book.pages`: the generated pages (parameters, findings at a glance) and the table of
-  contents restricted to the pages that exist;
+* :mod:`advgeom.book.pages`: the generated pages (parameters, findings at a glance, the Explorer of the
+  tables the chapters publish) and the table of contents restricted to the pages that exist;
 * :mod:`advgeom.book.build`: ``jupyter-book build`` and what ``advgeom book`` does.
 
-Beside them: :mod:`advgeom.book.charts` (the altair renderer, theme and chart helpers the chapters use),
+Beside them: :mod:`advgeom.book.charts` (the altair renderer, theme and chart helpers the chapters use:
+layers by name, tables printed as typed, published tables, the Explorer's interactive charts),
 :mod:`advgeom.book.assets` (offline JavaScript, and the Sphinx extension ``advgeom.book.assets``) and
 :mod:`advgeom.book.browser_check` (the built book opened in headless Chromium). The science side of the
 package (``advgeom.geometry``, ``advgeom.analysis``, ...) never imports this package.

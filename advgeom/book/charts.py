@@ -18,8 +18,14 @@ JupyterLab rank ``text/html`` above the Vega-Lite MIME type and the page there h
 global ``vegaEmbed``.
 
 The helpers: :func:`line_with_errorbars` and :func:`faceted_lines` (measured series with error bars,
-optionally in small multiples), :func:`theory_vs_measured` (theory curves against measured points) and
+optionally in small multiples), :func:`layer_lines` (a measure across the layers, named by
+:func:`layer_axis`), :func:`theory_vs_measured` (theory curves against measured points) and
 :func:`measured_lines`, built from the encodings :func:`x_encoding`, :func:`colour` and :func:`tooltip`.
+
+For the tables behind the figures: :func:`table` prints a frame as typed (``display(charts.table(acc))``),
+:func:`publish` offers a tidy table as a CSV download and records it for the book's Explorer page
+(``charts.publish(acc, "accuracy", "Accuracy under PGD")``), whose interactive charts
+:func:`explorer_chart` draws.
 This module is for the book's pages only: nothing outside :mod:`advgeom.book` and the chapters imports it.
 """
 
