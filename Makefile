@@ -1,13 +1,14 @@
 # advgeom: two commands do everything on a fresh machine.
 #   make book   install, execute every notebook (default parameters) into book/, build _build/html
 #   make test   install, run the test suite
+#   make sync   pair each notebooks/NN_name.py with notebooks/NN_name.ipynb for JupyterLab (jupytext.toml)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.advgeom-installed
 TORCH  := torch==2.9.1 torchvision==0.24.1 torchaudio==2.9.1
 
-.PHONY: book test setup system assets lint bench clean
+.PHONY: book test setup system assets lint sync bench clean
 
 book: setup assets
 	$(BIN)/advgeom book
@@ -34,6 +35,10 @@ assets: $(STAMP)
 
 lint: setup
 	$(BIN)/ruff check advgeom tests notebooks benchmarks
+	$(BIN)/ruff format --check notebooks tests/fixtures
+
+sync: $(STAMP)
+	$(BIN)/advgeom sync
 
 bench: setup
 	$(BIN)/python benchmarks/capacity.py

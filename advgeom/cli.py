@@ -1,4 +1,4 @@
-"""Command line: ``advgeom list | run | book | sweep | assets`` (also ``python -m advgeom``).
+"""Command line: ``advgeom list | run | book | sweep | assets | sync`` (also ``python -m advgeom``).
 
 User errors (unknown notebook or parameter, wrong type, failed notebook, build warnings)
 print one line ``advgeom: error: ...`` and exit with status 2, without a traceback.
@@ -55,6 +55,11 @@ def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         from advgeom.analysis.sweep import add_arguments
 
         add_arguments(p_sweep)
+
+    p_sync = sub.add_parser(
+        "sync", help="pair notebooks/NN_name.py with notebooks/NN_name.ipynb (jupytext --sync; the newer wins)"
+    )
+    p_sync.add_argument("notebook", nargs="*", help="only these notebooks (default: every chapter)")
 
     p_assets = sub.add_parser("assets", help="vendor the offline JavaScript (vega bundle, MathJax) into _static/vendor")
     p_assets.add_argument("--static-dir", default=None, help="default: <repo>/_static")
@@ -120,6 +125,13 @@ def _cmd_assets(args: argparse.Namespace) -> None:
     vendor_assets(static, force=args.force)
 
 
+def _cmd_sync(args: argparse.Namespace) -> None:
+    from advgeom.book.notebooks import sync_notebooks
+
+    for path in sync_notebooks(args.notebook):
+        print(path)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``advgeom`` console script; returns the exit status."""
     from advgeom.book.assets import AssetError
@@ -127,9 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from advgeom.book.execute import NotebookExecutionError
 
     args = _parser(argv).parse_args(argv)
-    handler = {"list": _cmd_list, "run": _cmd_run, "book": _cmd_book, "sweep": _cmd_sweep, "assets": _cmd_assets}[
-        args.command
-    ]
+    handler = {"list": _cmd_list, "run": _cmd_run, "book": _cmd_book, "sweep": _cmd_sweep, "assets": _cmd_assets,
+               "sync": _cmd_sync}[args.command]  # fmt: skip
     try:
         handler(args)
     except (ValueError, NotebookExecutionError, BookBuildError, AssetError, FileNotFoundError) as err:

@@ -12,6 +12,15 @@ download). For each page the check records
   TeX delimiters (``$$``, ``\\[``, ``\\(``, ``\\begin{``) may remain in the visible text,
 * audio: every ``<audio>`` player must decode its sound (a finite, positive duration) and play:
   started muted, its clock must move,
+* code cells tagged ``hide-input`` must be collapsed, and their "show code" toggle (myst-nb's
+  ``<details>``, or a sphinx-togglebutton button) must show the code when clicked,
+* code: no code block (``div.cell_input pre``, ``div.highlight pre``: cell sources, stream outputs,
+  code in the prose) may be wider than its box (``scrollWidth > clientWidth + 1``); the report names
+  its first line that overflows. The chapters' line length (``notebooks/ruff.toml``) is chosen so their
+  code fits at the default viewport,
+* bound inputs: in every chart with inputs (``.vega-bindings input, select``), changing each input
+  (another option, another value of a slider, with ``input`` and ``change`` events) must change the
+  chart's SVG,
 
 and saves a full-page screenshot.
 
@@ -70,6 +79,12 @@ class PageReport:
     raw_tex: list[str] = field(default_factory=list)
     audio: int = 0
     audio_played: int = 0
+    hidden_inputs: int = 0
+    hidden_problems: list[str] = field(default_factory=list)
+    code_blocks: int = 0
+    wide_code: list[str] = field(default_factory=list)
+    bound_inputs: int = 0
+    dead_inputs: list[str] = field(default_factory=list)
     screenshot: str | None = None
 
     def problems(self) -> list[str]:
@@ -84,6 +99,9 @@ class PageReport:
         out += [f"{self.page}: raw TeX in the page: {s!r}" for s in self.raw_tex]
         if self.audio_played < self.audio:
             out.append(f"{self.page}: {self.audio - self.audio_played} of {self.audio} audio player(s) do not play")
+        out += [f"{self.page}: hidden code cell {m}" for m in self.hidden_problems]
+        out += [f"{self.page}: code wider than its box: {line!r}" for line in self.wide_code]
+        out += [f"{self.page}: bound input {name!r} does not change its chart" for name in self.dead_inputs]
         return out
 
 
@@ -115,9 +133,15 @@ class BookReport:
         rendered = sum(p.math_rendered for p in self.pages)
         audio = sum(p.audio for p in self.pages)
         played = sum(p.audio_played for p in self.pages)
+        hidden = sum(p.hidden_inputs for p in self.pages)
+        bound = sum(p.bound_inputs for p in self.pages)
         lines = [
             f"{len(self.pages)} page(s); charts drawn {drawn}/{charts}; equations rendered {rendered}/{math}; "
             f"audio played {played}/{audio}; "
+            f"hidden code cells working {hidden - sum(len(p.hidden_problems) for p in self.pages)}/{hidden}; "
+            f"code blocks too wide {sum(len(p.wide_code) for p in self.pages)}"
+            f"/{sum(p.code_blocks for p in self.pages)}; "
+            f"bound inputs that change their chart {bound - sum(len(p.dead_inputs) for p in self.pages)}/{bound}; "
             f"external requests {sum(len(p.external_requests) for p in self.pages)}; "
             f"console errors {sum(len(p.console_errors) for p in self.pages)}; "
             f"failed requests {sum(len(p.failed_requests) for p in self.pages)}"
@@ -230,6 +254,118 @@ async (ms) => {
 }
 """
 
+# cells tagged hide-input: collapsed, with a toggle that shows the code (myst-nb: <details><summary>)
+_HIDDEN_INPUTS_JS = r"""
+async (ms) => {
+  // Chromium lays out a closed <details>' content (content-visibility: hidden): ask checkVisibility
+  const shown = e => !!e && e.getBoundingClientRect().height > 0
+    && (!e.checkVisibility || e.checkVisibility({visibilityProperty: true, opacityProperty: true}));
+  const out = [];
+  for (const cell of document.querySelectorAll('.cell.tag_hide-input')) {
+    const input = cell.querySelector('.cell_input');
+    const toggle = cell.querySelector('details > summary, button.toggle-button');
+    const first = input ? input.textContent.trim().split('\n')[0].slice(0, 60) : '';
+    if (!input) { out.push(`without a source: ${first}`); continue; }
+    if (shown(input)) { out.push(`not collapsed: ${first}`); continue; }
+    if (!toggle) { out.push(`has no "show code" toggle: ${first}`); continue; }
+    toggle.click();
+    const start = Date.now();
+    while (!shown(input) && Date.now() - start < ms) await new Promise(r => setTimeout(r, 50));
+    if (!shown(input)) out.push(`not shown by its toggle: ${first}`);
+  }
+  return {cells: document.querySelectorAll('.cell.tag_hide-input').length, problems: out};
+}
+"""
+
+# code blocks wider than their box, each named by its first line wider than the box's content width
+_WIDE_CODE_JS = r"""
+() => {
+  const blocks = [...new Set(document.querySelectorAll('div.cell_input pre, div.highlight pre'))];
+  const firstWide = (pre) => {
+    const style = getComputedStyle(pre);
+    const room = pre.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    const lines = pre.textContent.split('\n');
+    const probe = document.createElement('span');
+    probe.style.whiteSpace = 'pre';
+    pre.appendChild(probe);
+    let found = null, longest = '';
+    for (const line of lines) {
+      probe.textContent = line;
+      if (found === null && probe.getBoundingClientRect().width > room + 1) found = line;
+      if (line.length > longest.length) longest = line;
+    }
+    probe.remove();
+    return (found !== null ? found : longest).slice(0, 160);
+  };
+  const wide = blocks.filter(pre => pre.scrollWidth > pre.clientWidth + 1).map(firstWide);
+  return {blocks: blocks.length, wide: wide};
+}
+"""
+
+# every input of every chart with bound inputs: change it, wait for the chart's SVG to change, put it back
+_BOUND_INPUTS_JS = r"""
+async (ms) => {
+  const sleep = t => new Promise(r => setTimeout(r, t));
+  // the chart's own SVG (vega-embed's actions menu holds an icon SVG too)
+  const svg = e => (e.querySelector('svg.marks') || e.querySelector('svg') || {outerHTML: ''}).outerHTML;
+  const nameOf = i => {
+    const label = i.closest('label, .vega-bind');
+    const name = label && label.querySelector('.vega-bind-name');
+    return (name ? name.textContent : i.name || i.type).trim();
+  };
+  const fire = i => ['input', 'change'].forEach(t => i.dispatchEvent(new Event(t, {bubbles: true})));
+  // a function that puts the input (for a radio button: its group) back as it is now
+  const keep = (i, chart) => {
+    if (i.type === 'radio') {
+      const on = [...chart.querySelectorAll('input[type=radio]')].find(r => r.name === i.name && r.checked);
+      return () => { if (on) { on.checked = true; fire(on); } };
+    }
+    const [value, index, checked] = [i.value, i.selectedIndex, i.checked];
+    return () => {
+      if (i.tagName === 'SELECT') i.selectedIndex = index; else { i.value = value; i.checked = checked; }
+      fire(i);
+    };
+  };
+  const change = (i) => {
+    if (i.tagName === 'SELECT') {
+      if (i.options.length < 2) return false;
+      i.selectedIndex = (i.selectedIndex + 1) % i.options.length;
+    } else if (i.type === 'range') {
+      const lo = parseFloat(i.min || '0'), hi = parseFloat(i.max || '100');
+      i.value = String(parseFloat(i.value) === hi ? lo : hi);
+    } else if (i.type === 'checkbox') {
+      i.checked = !i.checked;
+    } else if (i.type === 'radio') {
+      if (i.checked) return false;
+      i.checked = true;
+    } else {
+      return false;
+    }
+    fire(i);
+    return true;
+  };
+  const until = async (test) => {
+    const start = Date.now();
+    while (!test() && Date.now() - start < ms) await sleep(50);
+    return test();
+  };
+  const tried = [], dead = [], radios = new Set();
+  for (const chart of document.querySelectorAll('.vega-embed')) {
+    for (const input of chart.querySelectorAll('.vega-bindings input, .vega-bindings select')) {
+      if (input.type === 'radio' && (radios.has(input.name) || input.checked)) continue;
+      const before = svg(chart), restore = keep(input, chart);
+      if (!change(input)) continue;
+      if (input.type === 'radio') radios.add(input.name);
+      tried.push(nameOf(input));
+      if (!(await until(() => svg(chart) !== before))) dead.push(nameOf(input));
+      restore();
+      await until(() => svg(chart) === before);  // each input is tried from the chart as it was drawn
+    }
+  }
+  return {inputs: tried.length, dead: dead};
+}
+"""
+
 # the target of a <meta http-equiv="refresh"> redirect (jupyter-book's index.html), or null
 _META_REFRESH_JS = r"""
 () => {
@@ -336,6 +472,18 @@ def _wait_rendered(page, report: PageReport, timeout_ms: float) -> None:
         pass  # counted as not drawn
 
 
+def _check_interactions(page, report: PageReport, timeout_ms: float) -> None:
+    """Open the hidden code cells (then check that no code is too wide, theirs included) and try every
+    bound input of the charts; each wait is at most a few seconds."""
+    wait_ms = min(timeout_ms, 3000)
+    hidden = _evaluate_settled(page, _HIDDEN_INPUTS_JS, timeout_ms, arg=wait_ms)
+    report.hidden_inputs, report.hidden_problems = hidden["cells"], list(hidden["problems"])
+    code = _evaluate_settled(page, _WIDE_CODE_JS, timeout_ms)
+    report.code_blocks, report.wide_code = code["blocks"], list(code["wide"])
+    bound = _evaluate_settled(page, _BOUND_INPUTS_JS, timeout_ms, arg=wait_ms)
+    report.bound_inputs, report.dead_inputs = bound["inputs"], list(bound["dead"])
+
+
 def check_book(
     html_dir: str | os.PathLike[str],
     screenshot_dir: str | os.PathLike[str] | None = None,
@@ -384,10 +532,11 @@ def check_book(
                     report.raw_tex = list(found["raw"])
                     sound = _evaluate_settled(page, _AUDIO_JS, timeout_s * 1000, arg=min(timeout_s, 10) * 1000)
                     report.audio, report.audio_played = sound["audio"], sound["played"]
-                    if shots is not None:
+                    if shots is not None:  # the page as a reader first sees it
                         path = shots / (name.replace("/", "__").removesuffix(".html") + ".png")
                         page.screenshot(path=str(path), full_page=True)
                         report.screenshot = str(path)
+                    _check_interactions(page, report, timeout_s * 1000)
                 except (PlaywrightError, PlaywrightTimeout) as err:
                     report.console_errors.append(f"page could not be checked: {str(err).splitlines()[0]}")
                 finally:

@@ -26,7 +26,7 @@ from advgeom.book.notebooks import (
     resolve_notebook,
     resolve_params,
 )
-from advgeom.book.pages import write_effective_toc, write_glance_page, write_parameters_page
+from advgeom.book.pages import write_effective_toc, write_explorer_page, write_glance_page, write_parameters_page
 
 
 class BookBuildError(RuntimeError):
@@ -49,7 +49,8 @@ def build_book(root: str | os.PathLike[str] | None = None, *, clean: bool = True
     """``jupyter-book build <root> -W -n --keep-going`` after removing ``<root>/_build``; return the HTML dir.
 
     Before building it writes ``book/parameters.md`` (:func:`advgeom.book.pages.write_parameters_page`),
-    the landing page's summary ``book/_generated/glance.md`` (:func:`~advgeom.book.pages.write_glance_page`)
+    the landing page's summary ``book/_generated/glance.md`` (:func:`~advgeom.book.pages.write_glance_page`),
+    the Explorer ``book/explorer.md`` when a chapter published a table (:func:`~advgeom.book.pages.write_explorer_page`)
     and ``_build/_toc.yml``: ``_toc.yml`` without the entries whose page does not exist yet
     (:func:`advgeom.book.pages.effective_toc`), which the build uses. Raises :class:`BookBuildError`
     listing the warnings if the build fails or warns (an incremental build misses ``_static``
@@ -61,6 +62,7 @@ def build_book(root: str | os.PathLike[str] | None = None, *, clean: bool = True
         shutil.rmtree(build)
     write_parameters_page(root)
     write_glance_page(root)
+    write_explorer_page(root)
     toc = build / "_toc.yml"
     dropped = write_effective_toc(root, toc)
     if dropped and echo:

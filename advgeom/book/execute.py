@@ -2,8 +2,9 @@
 
 Execution (:func:`run_notebook`): ``jupytext.read`` -> ``papermill.execute_notebook`` with the working
 directory set to the repository root (so relative paths mean the same thing in tests, on the command line
-and in the book) and the environment variable ``ADVGEOM_BOOK=1`` (:data:`advgeom.book.BOOK_ENV`;
-:mod:`advgeom.book.charts` then emits charts that render offline in the built book). The kernel talks over
+and in the book) and the environment variables ``ADVGEOM_BOOK=1`` (:data:`advgeom.book.BOOK_ENV`;
+:mod:`advgeom.book.charts` then emits charts that render offline in the built book) and ``ADVGEOM_CHAPTER``
+(:data:`advgeom.book.CHAPTER_ENV`, the notebook's stem, which names the tables it publishes). The kernel talks over
 Unix sockets in a private folder, and Ctrl-C stops it at once. The output is written to a temporary file
 beside the target and moved onto ``<out_dir>/<stem>.ipynb`` only on success; a failed run never overwrites
 a good executed notebook, its partial output is kept as ``<stem>.failed.ipynb``. Each run's time is recorded
@@ -30,7 +31,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from advgeom.book import BOOK_ENV
+from advgeom.book import BOOK_ENV, CHAPTER_ENV
 from advgeom.book.notebooks import (
     format_value,
     load_estimates,
@@ -305,11 +306,9 @@ def run_notebook(
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.{os.getpid()}.", suffix=".running.ipynb", dir=out)
     os.close(fd)
     tmp = Path(tmp_name)
-    previous = os.environ.get(BOOK_ENV)
-    os.environ[BOOK_ENV] = "1"
     start = time.perf_counter()
     try:
-        with _interrupt_stops_kernel(), _private_kernel_transport() as kernel_config:
+        with _interrupt_stops_kernel(), _book_environment(path.stem), _private_kernel_transport() as kernel_config:
             papermill.execute_notebook(
                 nb,
                 str(tmp),
@@ -335,16 +334,28 @@ def run_notebook(
         raise NotebookExecutionError(f"notebook {path.stem} failed: {_describe_failure(err)}{kept}") from err
     finally:
         tmp.unlink(missing_ok=True)
-        if previous is None:
-            os.environ.pop(BOOK_ENV, None)
-        else:
-            os.environ[BOOK_ENV] = previous
     seconds = time.perf_counter() - start
     failed.unlink(missing_ok=True)  # a stale failure report would mislead
     _record_timing(key, seconds)
     if progress:
         print(f"[advgeom] {path.stem} done in {seconds:.0f} s -> {target}", flush=True)
     return target
+
+
+@contextlib.contextmanager
+def _book_environment(stem: str) -> Iterator[None]:
+    """``ADVGEOM_BOOK=1`` and ``ADVGEOM_CHAPTER=<stem>`` while the kernel starts and runs; restored after."""
+    values = {BOOK_ENV: "1", CHAPTER_ENV: stem}
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @contextlib.contextmanager

@@ -31,13 +31,16 @@ import os
 import re
 import tokenize
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from advgeom.book import TABLE_MIME
+
 ROOT_ENV = "ADVGEOM_ROOT"
 NOTEBOOK_GLOB = "[0-9]*.py"
+JUPYTEXT_CONFIG = "jupytext.toml"
 PRESETS_FILE = "presets.toml"
 GLANCE_FILE = "glance.yml"
 
@@ -91,6 +94,22 @@ def resolve_notebook(name: str | os.PathLike[str]) -> Path:
     raise ValueError(
         f"unknown notebook {text!r}; available: {names} (give the full name, its number, or a path to a .py notebook)"
     )
+
+
+def sync_notebooks(paths: Sequence[str | os.PathLike[str]] | None = None) -> list[Path]:
+    """``jupytext --sync`` the chapters (default: all) with their paired ``notebooks/NN_name.ipynb``, as
+    ``jupytext.toml`` at the repository root pairs them: the newer of the two files updates the other (a
+    missing ``.ipynb`` is created). Returns the ``.ipynb`` paths; raises ``ValueError`` without the config
+    or when jupytext fails."""
+    from jupytext.cli import jupytext
+
+    config = repo_root() / JUPYTEXT_CONFIG
+    if not config.is_file():
+        raise ValueError(f"{config} is missing: it pairs notebooks/*.py with notebooks/*.ipynb")
+    chapters = [resolve_notebook(p) for p in paths] if paths else list_notebooks()
+    if chapters and jupytext(["--sync", "--quiet", *map(str, chapters)]) != 0:
+        raise ValueError(f"jupytext --sync failed for {[p.name for p in chapters]}")
+    return [p.with_suffix(".ipynb") for p in chapters]
 
 
 def relative_link(from_dir: Path, to: Path) -> str:
@@ -495,6 +514,29 @@ def glued_values(path: str | os.PathLike[str]) -> dict[str, Any]:
             except (ValueError, SyntaxError):
                 values[name] = text
     return values
+
+
+def published_tables(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The tables an executed notebook published (:func:`advgeom.book.charts.publish`), in output order: each
+    a mapping with ``name``, ``title``, ``chapter``, ``identifiers``, ``values``, ``columns`` and
+    ``records`` (:func:`advgeom.book.charts.table_frame` makes it a DataFrame)."""
+    import nbformat
+
+    return [dict(output["data"][TABLE_MIME])
+            for cell in nbformat.read(Path(path), as_version=4).cells
+            for output in cell.get("outputs", []) if TABLE_MIME in output.get("data", {})]  # fmt: skip
+
+
+def notebook_title(path: str | os.PathLike[str]) -> str | None:
+    """The first level-1 heading (``# Title``) in the markdown cells of the ``.ipynb`` at ``path``, or None."""
+    import nbformat
+
+    for cell in nbformat.read(Path(path), as_version=4).cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return None
 
 
 def glue_names_in_prose(name: str | os.PathLike[str]) -> set[str]:

@@ -6,6 +6,9 @@
 * :func:`glance_page` writes ``book/_generated/glance.md``, the landing page's summary of the findings:
   sentences and a figure (``notebooks/glance.yml``) glued from the executed chapters (a chapter not
   executed is named, not faked).
+* :func:`explorer_page` writes ``book/explorer.md`` from the tables the executed chapters published
+  (:func:`advgeom.book.charts.publish`): per chapter, interactive charts over those tables (offline chart
+  HTML, no kernel) and their CSV downloads. A book whose chapters published nothing has no Explorer.
 * :func:`effective_toc` drops from ``_toc.yml`` the entries whose page does not exist (a chapter not
   written or not executed yet), so one missing chapter never breaks the build of the others.
 """
@@ -19,8 +22,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from advgeom.book import charts
 from advgeom.book.execute import executed_metadata, format_duration
 from advgeom.book.notebooks import (
+    NOTEBOOK_GLOB,
     Glance,
     glued_values,
     list_notebooks,
@@ -28,12 +33,15 @@ from advgeom.book.notebooks import (
     load_glance,
     load_presets,
     notebook_parameters,
+    notebook_title,
+    published_tables,
     repo_root,
 )
 from advgeom.cache import atomic_write_text
 
 PARAMETERS_PAGE = "book/parameters.md"
 GLANCE_PAGE = "book/_generated/glance.md"
+EXPLORER_PAGE = "book/explorer.md"
 DOC_SUFFIXES = (".md", ".ipynb", ".rst")
 
 
@@ -165,6 +173,67 @@ def write_glance_page(root: Path | None = None) -> Path:
     target = root / GLANCE_PAGE
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(target, glance_page(root / "book", load_glance(root / "notebooks")))
+    return target
+
+
+# ----------------------------------------------------------------------- explorer
+
+EXPLORER_INTRO = """\
+# Explorer
+
+The charts on this page are drawn from the tables the chapters published: the data behind their figures,
+computed when this book was built. Nothing runs while you read. Under each chapter's charts, the inputs
+pick what is shown: the attack strength `eps` and the noise level are shared by the chapter's charts, and
+clicking a point of a chart with them on its x axis picks that value for the others. Hover over a point for
+its values and interval; a chart is empty where its table has no row for the values picked. Each table
+can be downloaded as CSV, here or under its figure in the chapter.
+"""
+
+
+def _executed_chapters(book_dir: Path) -> list[Path]:
+    """The executed chapters in ``book_dir`` (``NN_name.ipynb``; failed and running copies left out)."""
+    return sorted(p for p in book_dir.glob(NOTEBOOK_GLOB.replace(".py", ".ipynb"))
+                  if not p.name.endswith((".failed.ipynb", ".running.ipynb")))  # fmt: skip
+
+
+def _raw_html(text: str) -> str:
+    """A MyST ``{raw} html`` block holding ``text``, fenced by more backticks than ``text`` ever has in a row."""
+    fence = "`" * max(3, max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    return f"{fence}{{raw}} html\n{text}\n{fence}"
+
+
+def _chapter_explorer(stem: str, title: str, tables: Sequence[Mapping[str, Any]]) -> str:
+    """One chapter's part of the Explorer: a heading, the link to the chapter, CSV downloads and the charts."""
+    items = [
+        charts.download_link(charts.table_frame(t), f"{stem}-{t['name']}.csv", t["title"])
+        for t in tables
+    ]
+    links = "".join(f"<li>{item}</li>" for item in items)
+    body = f'<ul class="advgeom-downloads">{links}</ul>\n' + charts.chart_html(charts.explorer_spec(tables))
+    return "\n\n".join([f"## {title}", f"From {{doc}}`{stem}`. Download the data:", _raw_html(body)])
+
+
+def explorer_page(book_dir: Path) -> str | None:
+    """Markdown of the *Explorer* page from the tables the executed chapters in ``book_dir`` published, in
+    chapter order; None when none published anything."""
+    parts = []
+    for path in _executed_chapters(book_dir):
+        tables = published_tables(path)
+        if tables:
+            parts.append(_chapter_explorer(path.stem, notebook_title(path) or path.stem, tables))
+    return "\n\n".join([EXPLORER_INTRO.rstrip(), *parts]) + "\n" if parts else None
+
+
+def write_explorer_page(root: Path | None = None) -> Path | None:
+    """Write :func:`explorer_page` of ``<root>/book`` to ``<root>/book/explorer.md`` (atomically) and return its
+    path; with nothing published, remove a stale page (the table of contents then leaves it out) and return None."""
+    root = Path(root) if root is not None else repo_root()
+    target = root / EXPLORER_PAGE
+    page = explorer_page(root / "book")
+    if page is None:
+        target.unlink(missing_ok=True)
+        return None
+    atomic_write_text(target, page)
     return target
 
 

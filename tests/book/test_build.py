@@ -2,7 +2,8 @@
 
 The small book of the ``built`` fixture (tests/book/conftest.py): an intro page (equation + citations +
 the landing page's summary), the tiny test notebook (as notebooks/00_tiny.py, run with its "tiny" preset:
-an altair chart, a glued number, a glued chart figure, display and inline math) and the bibliography page.
+an altair chart, a glued number, a glued chart figure, display and inline math, a cell with its source hidden,
+two published tables) and the bibliography page; the Explorer page is generated from those tables.
 """
 
 from __future__ import annotations
@@ -60,6 +61,12 @@ def test_build_is_clean_and_fast(built):
     assert "Fig. 1" in tiny and "A glued chart with a caption." in tiny
     assert (html / "_sources" / "book" / "00_tiny.ipynb").exists()  # download button target
     assert "_sources/book/00_tiny.ipynb" in tiny
+    # the tables it publishes: a CSV download under the chapter's code, and the Explorer page
+    assert 'download="00_tiny-accuracy.csv" href="data:text/csv;base64,' in tiny
+    assert 'download="00_tiny-geometry.csv"' in tiny
+    explorer = (html / "book" / "explorer.html").read_text()
+    assert "advgeom-chart" in explorer and 'download="00_tiny-geometry.csv"' in explorer
+    assert 'href="explorer.html"' in (html / "book" / "parameters.html").read_text()  # in the table of contents
     # the landing page's summary is glued across documents from the executed chapter
     intro = (html / "book" / "intro.html").read_text()
     assert re.search(r"At a glance, the total is\s*(<[^>]+>\s*)*20\.00<", intro)

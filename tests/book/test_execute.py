@@ -16,7 +16,7 @@ import nbformat
 import psutil
 import pytest
 
-from advgeom.book import BOOK_ENV, execute, notebooks
+from advgeom.book import BOOK_ENV, CHAPTER_ENV, execute, notebooks
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "fixtures" / "99_tiny.py"
@@ -56,7 +56,10 @@ def test_run_tiny_notebook_end_to_end(tmp_path, monkeypatch):
     nb = nbformat.read(out, as_version=4)
     html = [o for c in nb.cells for o in c.get("outputs", []) if "text/html" in o.get("data", {})]
     assert html and "vegaEmbed" in html[0]["data"]["text/html"]  # ADVGEOM_BOOK=1 reached the kernel
-    assert os.environ.get(BOOK_ENV) is None
+    tables = notebooks.published_tables(out)
+    assert [t["chapter"] for t in tables] == ["99_tiny", "99_tiny"]  # ADVGEOM_CHAPTER=<stem> too
+    assert any('download="99_tiny-accuracy.csv"' in o["data"]["text/html"] for o in html)
+    assert os.environ.get(BOOK_ENV) is None and os.environ.get(CHAPTER_ENV) is None
     assert not list((tmp_path / "book").glob(".*"))  # no temporary files left
 
 

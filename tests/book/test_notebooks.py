@@ -1,5 +1,6 @@
 """advgeom.book.notebooks: parameter parsing and checks, reading and writing values, notebook lookup, the
-chapter data (notebooks/presets.toml, notebooks/glance.yml) and glued values."""
+chapter data (notebooks/presets.toml, notebooks/glance.yml), glued values, published tables and the
+pairing of the chapters with .ipynb notebooks (jupytext.toml)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from jupytext.cli import jupytext
 
+from advgeom import cli
 from advgeom.book import notebooks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -342,3 +345,51 @@ def test_glued_values_and_the_names_the_prose_uses(tmp_path):
 
 def test_relative_link():
     assert notebooks.relative_link(Path("/r/book"), Path("/r/notebooks/01_a.py")) == "../notebooks/01_a.py"
+
+
+# ------------------------------------------------------------------ paired notebooks
+
+
+@pytest.fixture
+def paired_repo(tmp_path, monkeypatch) -> Path:
+    """A repository with this one's jupytext.toml and a notebooks/ folder (no chapters yet)."""
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / notebooks.JUPYTEXT_CONFIG).write_text((ROOT / notebooks.JUPYTEXT_CONFIG).read_text())
+    monkeypatch.setenv(notebooks.ROOT_ENV, str(tmp_path))
+    return tmp_path
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_round_trips_through_its_paired_ipynb(paired_repo, chapter):
+    """py -> ipynb -> py with the repository's pairing gives the committed source back byte for byte, and the
+    ipynb keeps the parameters cell's tag (papermill finds it there too)."""
+    source = paired_repo / "notebooks" / chapter.name
+    source.write_text(chapter.read_text())
+    (ipynb,) = notebooks.sync_notebooks([source])
+    assert ipynb == source.with_suffix(".ipynb") and ipynb.exists()
+    cells = nbformat.read(ipynb, as_version=4).cells
+    tagged = [c for c in cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and tagged[0].cell_type == "code"
+    source.unlink()
+    assert jupytext(["--sync", "--quiet", str(ipynb)]) == 0  # as JupyterLab saves the .py from the .ipynb
+    assert source.read_text() == chapter.read_text()
+
+
+def test_sync_pairs_the_chapters_and_only_them(paired_repo, capsys):
+    (paired_repo / "notebooks" / "01_tiny.py").write_text(TINY.read_text())
+    (paired_repo / "book").mkdir()
+    elsewhere = paired_repo / "book" / "01_tiny.py"
+    elsewhere.write_text(TINY.read_text())
+    assert cli.main(["sync"]) == 0
+    assert capsys.readouterr().out.split() == [str(paired_repo / "notebooks" / "01_tiny.ipynb")]
+    assert (paired_repo / "notebooks" / "01_tiny.ipynb").exists()
+    jupytext(["--sync", "--quiet", str(elsewhere)])  # book/ is not paired: nothing is written there
+    assert sorted(p.name for p in (paired_repo / "book").iterdir()) == ["01_tiny.py"]
+    (paired_repo / notebooks.JUPYTEXT_CONFIG).unlink()
+    assert cli.main(["sync", "01"]) == cli.EXIT_USER_ERROR
+    assert "jupytext.toml is missing" in capsys.readouterr().err
+
+
+def test_paired_ipynb_are_not_committed():
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    assert "/notebooks/*.ipynb" in ignored

@@ -1,16 +1,18 @@
-"""advgeom.book.pages: the generated parameters page, the landing page's summary and the table of contents
-of existing pages."""
+"""advgeom.book.pages: the generated parameters page, the landing page's summary, the Explorer and the table
+of contents of existing pages."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 import yaml
 
-from advgeom.book import execute, notebooks, pages
+from advgeom.book import charts, execute, notebooks, pages
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "fixtures" / "99_tiny.py"
@@ -78,8 +80,11 @@ def test_toc_lists_every_chapter_and_page():
     files = [e["file"] for p in toc["parts"] for e in p["chapters"] if "file" in e]
     for path in CHAPTERS:  # each chapter has its own place, not only the catch-all
         assert any(re.fullmatch(g.replace("*", ".*"), f"book/{path.stem}") for g in globs[:-1]), path.stem
+    generated = {pages.PARAMETERS_PAGE[:-3], pages.EXPLORER_PAGE[:-3]}
     for page in files:
-        assert page == pages.PARAMETERS_PAGE[:-3] or (ROOT / f"{page}.md").exists(), page
+        assert page in generated or (ROOT / f"{page}.md").exists(), page
+    using = next(p["chapters"] for p in toc["parts"] if p["caption"] == "Using the book")
+    assert {"file": pages.EXPLORER_PAGE[:-3]} in using
 
 
 def _executed_with_glue(path: Path, values: dict) -> None:
@@ -132,3 +137,53 @@ def test_glance_page_is_written_from_the_repositorys_glance_file(fake_repo):
     assert "A: {glue:text}`01_a.ipynb::x:.2f`" in target.read_text()
     (fake_repo / "notebooks" / "glance.yml").unlink()
     assert pages.write_glance_page(fake_repo).read_text() == "\n"  # no glance.yml: an empty summary
+
+
+def _executed_with_tables(path: Path, title: str, tables: dict[str, pd.DataFrame]) -> None:
+    """A minimal executed chapter: a title and, per table, the output charts.publish displays."""
+    outputs = []
+    for name, frame in tables.items():
+        bundle, metadata = charts.table_bundle(frame, name, f"The {name}", chapter=path.stem)
+        outputs.append(nbformat.v4.new_output("display_data", data=bundle, metadata=metadata))
+    cells = [nbformat.v4.new_markdown_cell(f"# {title}\n\nText."),
+             nbformat.v4.new_code_cell("publish()", outputs=outputs)]  # fmt: skip
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+
+
+def test_explorer_page_has_each_chapters_tables(tmp_path):
+    acc = pd.DataFrame({"model": ["a", "a", "b", "b"], "eps": [0.0, 0.1] * 2, "value": [0.9, 0.5, 0.8, 0.4]})
+    radius = acc.rename(columns={"value": "r"})
+    _executed_with_tables(tmp_path / "01_b.ipynb", "Second", {"accuracy": acc, "radius": radius})
+    _executed_with_tables(tmp_path / "00_a.ipynb", "First", {"accuracy": acc})
+    _executed_with_tables(tmp_path / "02_c.ipynb", "Nothing published", {})
+    _executed_with_tables(tmp_path / "03_d.failed.ipynb", "Failed", {"accuracy": acc})
+    page = pages.explorer_page(tmp_path)
+    assert page.startswith("# Explorer\n")
+    assert re.findall(r"^## (.+)$", page, flags=re.M) == ["First", "Second"]  # chapter order; only publishers
+    assert "From {doc}`00_a`." in page and "From {doc}`01_b`." in page
+    blocks = re.findall(r"^```\{raw\} html\n(.*?)\n```$", page, flags=re.M | re.S)
+    assert len(blocks) == 2
+    assert 'download="01_b-accuracy.csv"' in blocks[1] and 'download="01_b-radius.csv"' in blocks[1]
+    spec = json.loads(re.search(r"var spec = (\{.*\});\n", blocks[1]).group(1))
+    assert [v["title"]["text"] if isinstance(v["title"], dict) else v["title"] for v in spec["concat"]] == [
+        "The accuracy", "The radius"]
+    assert "<script src" not in page
+    assert notebooks.published_tables(tmp_path / "02_c.ipynb") == []
+    assert notebooks.notebook_title(tmp_path / "01_b.ipynb") == "Second"
+
+
+def test_no_explorer_without_published_tables(tmp_path):
+    (tmp_path / "book").mkdir()
+    _executed_with_tables(tmp_path / "book" / "00_a.ipynb", "First", {})
+    stale = tmp_path / pages.EXPLORER_PAGE
+    stale.write_text("# Explorer\n")
+    assert pages.explorer_page(tmp_path / "book") is None
+    assert pages.write_explorer_page(tmp_path) is None and not stale.exists()  # the toc then leaves it out
+    acc = pd.DataFrame({"model": ["a"], "value": [1.0]})
+    _executed_with_tables(tmp_path / "book" / "00_a.ipynb", "First", {"acc": acc})
+    assert pages.write_explorer_page(tmp_path) == stale and stale.read_text().startswith("# Explorer")
+
+
+def test_raw_html_fence_outlasts_the_content():
+    assert pages._raw_html("<p>x</p>").startswith("```{raw} html\n")
+    assert pages._raw_html("a ```` b").startswith("`````{raw} html\n")
