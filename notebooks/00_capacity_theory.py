@@ -47,8 +47,15 @@ from advgeom.book import charts
 
 with warnings.catch_warnings():  # tqdm.auto: "IProgress not found"
     warnings.filterwarnings("ignore", message="IProgress not found")
-    from advgeom.geometry import manifold_analysis, simulated_capacity, theory
-    from advgeom.geometry.synthetic import ball_manifolds, gaussian_manifolds
+    from advgeom.geometry import (
+        manifold_analysis,
+        simulated_capacity,
+        theory,
+    )
+    from advgeom.geometry.synthetic import (
+        ball_manifolds,
+        gaussian_manifolds,
+    )
 
 charts.setup_charts()
 # Every matrix here is small: one BLAS thread is fastest (several threads on a
@@ -56,7 +63,7 @@ charts.setup_charts()
 threadpool_limits(limits=1)
 _start = time.perf_counter()
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 seeds = [0, 1, 2, 3, 4]  # one run per seed; results are means with errors
 n_t = 200  # Gaussian samples t per manifold in the mean-field (MFTMA) solver
 n_sigma = 4.0  # the in-page checks allow this many standard errors

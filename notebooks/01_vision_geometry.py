@@ -37,10 +37,16 @@ import torch
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from advgeom.analysis import Protocol, accuracy_sweep, convergence_table, measure_grid, random_perturbation
+from advgeom.analysis import (
+    Protocol,
+    accuracy_sweep,
+    convergence_table,
+    measure_grid,
+    random_perturbation,
+)
 from advgeom.analysis.accuracy import pgd_scores
 from advgeom.analysis.convergence import check_converged
-from advgeom.analysis.protocol import exemplar_images
+from advgeom.analysis.protocol import exemplar_images, spread_subset
 from advgeom.analysis.summaries import (
     assert_extended,
     assert_points,
@@ -50,7 +56,11 @@ from advgeom.analysis.summaries import (
     seed_difference,
     seed_estimate,
 )
-from advgeom.analysis.uncertainty import check_difference, paired_interval, t_interval
+from advgeom.analysis.uncertainty import (
+    check_difference,
+    paired_interval,
+    t_interval,
+)
 from advgeom.attacks import example_scores
 from advgeom.book import charts
 from advgeom.book.glue import glue_estimate, glue_number
@@ -58,7 +68,7 @@ from advgeom.data import class_balanced_subset, load_vision_dataset
 from advgeom.models import is_stochastic
 from advgeom.zoo import get_network
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 dataset = "fashion-mnist"  # "fashion-mnist" (embedded) or "cifar10" (needs data_root)
 data_root = ""  # folder of a user-supplied dataset ("" = the embedded default)
 variants = ["standard", "adversarial", "vone", "vone_nonoise"]  # networks to compare
@@ -213,7 +223,7 @@ if {"vone", "vone_nonoise"} <= set(variants):
 # one accuracy point of the strongest.
 
 # %%
-x_conv, y_conv = x_acc[: n_convergence], y_acc[: n_convergence]
+x_conv, y_conv = spread_subset(x_acc, y_acc, n_convergence)  # every class takes its turn
 conv = convergence_table(models, x_conv, y_conv, eps=small_eps, steps=attack_steps, eot=eot,
                          steps_grid=convergence_steps, eot_grid=convergence_eot, n_draws=n_draws,
                          progress=False)  # fmt: skip

@@ -50,9 +50,14 @@ import torch
 from IPython.display import HTML, Audio, Markdown, display
 from myst_nb import glue
 
-from advgeom.analysis import Protocol, accuracy_sweep, convergence_table, measure_grid
+from advgeom.analysis import (
+    Protocol,
+    accuracy_sweep,
+    convergence_table,
+    measure_grid,
+)
 from advgeom.analysis.convergence import check_converged
-from advgeom.analysis.protocol import exemplar_images
+from advgeom.analysis.protocol import exemplar_images, spread_subset
 from advgeom.analysis.summaries import (
     assert_extended,
     assert_points,
@@ -67,12 +72,17 @@ from advgeom.attacks import accuracy, example_scores, pgd
 from advgeom.book import charts
 from advgeom.book.glue import glue_estimate, glue_number
 from advgeom.data import class_balanced_subset
-from advgeom.data.audio import DEFAULT_WORDS, WAVEFORM_BOUNDS, CorpusSpec, load_asterisk_digits
+from advgeom.data.audio import (
+    DEFAULT_WORDS,
+    WAVEFORM_BOUNDS,
+    CorpusSpec,
+    load_asterisk_digits,
+)
 from advgeom.models import is_stochastic
 from advgeom.zoo import get_network
 from advgeom.zoo.words import word_corpus
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 words = []  # vocabulary ([] = the 20 default words: yes, no, up, down, ..., zero, one, ..., nine)
 n_train = 200  # synthetic training clips per word
 n_test = 50  # synthetic test clips per word (said by held-out voices)
@@ -288,7 +298,7 @@ if {"deterministic", "adversarial"} <= set(kinds):
 # draws. The chapter's attack must be within one accuracy point of the strongest.
 
 # %%
-x_conv, y_conv = acc_inputs[seeds[0]][0][:n_convergence], acc_inputs[seeds[0]][1][:n_convergence]
+x_conv, y_conv = spread_subset(*acc_inputs[seeds[0]], n_convergence)  # every word takes its turn
 conv = convergence_table(models, x_conv, y_conv, eps=small["l2"], norm="l2", steps=attack_steps, eot=eot,
                          steps_grid=convergence_steps, eot_grid=convergence_eot, n_draws=n_draws,
                          bounds=WAVEFORM_BOUNDS, seed=seeds[0], progress=False)  # fmt: skip

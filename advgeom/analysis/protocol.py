@@ -131,5 +131,12 @@ def exemplar_images(dataset: Any, n: int, n_classes: int, seed: int) -> tuple[to
 
     n = check_int("n", n, minimum=1)
     x_pool, y_pool = class_balanced_subset(dataset, n_classes=n_classes, per_class=-(-n // n_classes), seed=seed)
-    pick = torch.arange(n) * len(x_pool) // n
-    return x_pool[pick], y_pool[pick]
+    return spread_subset(x_pool, y_pool, n)
+
+
+def spread_subset(x: torch.Tensor, y: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` of the inputs ``x, y`` taken evenly through them (every ``len / n``-th): from a set grouped by
+    class, a subset in which every class takes its turn (the first ``n`` would be the first classes only)."""
+    n = check_int("n", n, minimum=1, maximum=len(x))
+    pick = torch.arange(n) * len(x) // n
+    return x[pick], y[pick]

@@ -28,6 +28,8 @@ from scipy import stats
 
 __all__ = [
     "Estimate",
+    "Optimum",
+    "bootstrap_argmax",
     "check_difference",
     "normal_interval",
     "paired_interval",
@@ -160,3 +162,37 @@ def check_difference(
         side = "below" if sign > 0 else "above"
         assert hi >= 0, f"{name}: the data contradict the finding: {difference} lies entirely {side} 0"
     return difference
+
+
+@dataclass(frozen=True)
+class Optimum:
+    """Where a measure peaks over a grid (:func:`bootstrap_argmax`): the ``best`` grid value, the bootstrap
+    percentile interval ``lo``..``hi`` of where the peak lies, and ``share``: the fraction of bootstrap samples
+    that peak at ``best``."""
+
+    best: float
+    lo: float
+    hi: float
+    share: float
+
+
+def bootstrap_argmax(
+    scores: dict[float, np.ndarray], *, n_boot: int = 2000, seed: int = 0, level: float = LEVEL
+) -> Optimum:
+    """The grid value whose mean per-example score is largest, and the interval of where the peak lies.
+
+    ``scores`` maps each grid value (e.g. a noise level) to per-example scores measured on the SAME examples
+    (the same images, attack starts and scoring draws for every level). The bootstrap resamples the
+    examples (Efron & Tibshirani 1993), the same resample for every level, and takes the peak of each
+    resample; ``lo``/``hi`` are the percentiles of those peaks at ``level``.
+    """
+    _z(level)
+    grid = sorted(scores)
+    table = np.stack([np.asarray(scores[g], dtype=np.float64) for g in grid])  # (levels, examples)
+    n = table.shape[1]
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, n, size=(n_boot, n))
+    peaks = np.asarray(grid)[np.argmax(table[:, picks].mean(axis=2), axis=0)]
+    best = grid[int(np.argmax(table.mean(axis=1)))]
+    lo, hi = np.quantile(peaks, [0.5 - level / 2, 0.5 + level / 2], method="nearest")
+    return Optimum(float(best), float(lo), float(hi), float(np.mean(peaks == best)))

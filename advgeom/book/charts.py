@@ -171,11 +171,13 @@ LAYER_OPTIONS = ("err", "lo", "hi", "x_title", "y_title", "group_title", "log_x"
 """The keyword options of the layers :func:`faceted_lines` repeats (those of :func:`line_with_errorbars`)."""
 
 
-def _x_axis(data: Any, x: str, title: str | None, log_x: bool, network: str | None, order: Any) -> alt.X:
-    """A :func:`layer_axis` for ``x = "depth"`` in a frame that names its layers, else a quantitative axis."""
+def _x_axis(data: Any, x: str, title: str | None, log_x: bool | str, network: str | None, order: Any) -> alt.X:
+    """A :func:`layer_axis` for ``x = "depth"`` in a frame that names its layers, else a quantitative axis:
+    logarithmic when ``log_x`` is True, symmetric-logarithmic (linear near 0, so 0 can be shown) for ``"symlog"``."""
     if x == "depth" and isinstance(data, pd.DataFrame) and "layer" in data:
         return layer_axis(data, network, order, title=title if title is not None else "layer")
-    return alt.X(**_field(x, "quantitative", title), scale=alt.Scale(type="log") if log_x else alt.Undefined)
+    scale = alt.Scale(type="symlog") if log_x == "symlog" else alt.Scale(type="log") if log_x else alt.Undefined
+    return alt.X(**_field(x, "quantitative", title), scale=scale)
 
 
 def _layers(
@@ -192,7 +194,7 @@ def _layers(
     x_title: str | None = None,
     y_title: str | None = None,
     group_title: str | None = None,
-    log_x: bool = False,
+    log_x: bool | str = False,
     domain: Sequence[str] | None = None,
     y_domain: Sequence[float] | None = None,
     points: bool = True,
@@ -247,7 +249,7 @@ def line_with_errorbars(
     x_title: str | None = None,
     y_title: str | None = None,
     group_title: str | None = None,
-    log_x: bool = False,
+    log_x: bool | str = False,
     domain: Sequence[str] | None = None,
     y_domain: Sequence[float] | None = None,
     points: bool = True,

@@ -128,6 +128,18 @@ def format_duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+PARAMETER_TAGS = ("parameters", "injected-parameters")  # the notebook's defaults; papermill's overrides
+
+
+def collapse_parameter_cells(nb: Any) -> None:
+    """Tag the parameters cells ``hide-input``: on the page they fold behind a "show code" toggle (the re-run
+    note gives the command with the values used; the Parameters page lists every parameter)."""
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if set(PARAMETER_TAGS) & set(tags) and "hide-input" not in tags:
+            cell.setdefault("metadata", {})["tags"] = [*tags, "hide-input"]
+
+
 def insert_rerun_cell(nb: Any, text: str) -> None:
     """Insert (or replace) the re-run note in notebook ``nb`` right after the cell holding its title."""
     import nbformat
@@ -231,6 +243,7 @@ def _add_rerun_note(
     nb = nbformat.read(tmp, as_version=4)
     insert_rerun_cell(nb, rerun_markdown(path.stem, command, seconds=seconds, source=source,
                                          parameters_link="parameters.md" if in_book else None))
+    collapse_parameter_cells(nb)
     nb.metadata[METADATA_KEY] = {"stem": path.stem, "preset": preset, "parameters": dict(values),
                                  "command": command, "seconds": round(seconds, 1)}  # fmt: skip
     nbformat.write(nb, tmp)

@@ -62,6 +62,9 @@ RECIPES: dict[str, dict[str, Any]] = {
     "vone_nonoise": dict(_BASE),
 }
 DATASET_EPS = {"fashion-mnist": 0.1, "cifar10": 8 / 255}
+# A noise sweep's networks start from the trained noise-1 vone network and are fine-tuned at their own noise
+# (noise type and scale): this fraction of the base recipe's epochs, at this learning rate (one-cycle).
+FINETUNE = {"epoch_fraction": 0.25, "lr": 0.05}
 
 
 def _check_noise_mode(mode: Any) -> str:
@@ -169,6 +172,7 @@ def _trained_vision_network(
     device: torch.device | str | None = None,
     data_root: str | Path | None = None,
     train_size: int | None = None,
+    warm_start: bool = False,
 ) -> nn.Module:
     """The trained zoo network ``name`` in eval mode: loaded from ``cache_dir()/models`` or trained and cached.
 
@@ -177,6 +181,9 @@ def _trained_vision_network(
     stored inside it and compared on load, so a corrupt or mismatched file is rebuilt, never used. The
     training history (including ``train_seconds``) is attached as ``model.train_history``.
     ``train_size`` trains on a seeded class-balanced subset of that many training images.
+    ``warm_start`` (``vone`` only): start from the trained ``vone`` at noise scale 1, neuronal noise (the
+    same data, seed and ``epochs``) and fine-tune it at this network's noise for :data:`FINETUNE`'s share
+    of the epochs: a noise sweep's networks then cost a fraction of training each from scratch.
     """
     import torch
 
@@ -187,13 +194,24 @@ def _trained_vision_network(
     recipe = training_recipe(name, dataset, epochs)
     if train_size is not None:
         recipe["train_size"] = check_int("train_size", train_size, minimum=config["num_classes"])
+    base_kw = {"seed": seed, "epochs": epochs, "data_root": data_root, "train_size": train_size}
+    if warm_start:
+        if name != "vone":
+            raise ValueError(f"warm_start=True applies to 'vone' (a noise sweep), not {name!r}")
+        start = _trained_vision_network("vone", dataset, progress=progress, device=device, **base_kw)
+        recipe.update(
+            epochs=max(1, round(recipe["epochs"] * FINETUNE["epoch_fraction"])), lr=FINETUNE["lr"],
+            init=start.checkpoint_path.stem,  # the base network's checkpoint key (every parameter that shaped it)
+        )  # fmt: skip
     params = {"format": CHECKPOINT_FORMAT, "model": config, "train": recipe, "seed": seed}
     device = torch.device(device) if device is not None else default_device()
 
     def train() -> dict[str, Any]:
         torch.manual_seed(seed)
         net = build_from_config(config)
-        fit = {k: v for k, v in recipe.items() if k != "train_size"}
+        if warm_start:
+            net.load_state_dict(start.state_dict())
+        fit = {k: v for k, v in recipe.items() if k not in ("train_size", "init")}
         data = _training_data(dataset, data_root, train_size, config["num_classes"], seed)
         history = train_model(net, data, seed=seed, progress=progress, device=device, **fit)
         return checkpoint_dict(params, net, history)
@@ -255,8 +273,9 @@ def adversarial(
     description="VOne front end (Gabor filter bank + neuronal noise) -> small ResNet, standard training",
 )  # fmt: skip
 @validate_params(
-    {**_TRAINING, "noise_scale": [Interval(float, 0.0, None), None], "noise_mode": NOISE_MODE_CONSTRAINT}
-)
+    {**_TRAINING, "noise_scale": [Interval(float, 0.0, None), None], "noise_mode": NOISE_MODE_CONSTRAINT,
+     "warm_start": Options((False, True))}
+)  # fmt: skip
 def vone(
     *,
     dataset: str = "fashion-mnist",
@@ -266,13 +285,15 @@ def vone(
     epochs: int | None = None,
     train_size: int | None = None,
     data_root: str | None = None,
+    warm_start: bool = False,
     progress: bool = True,
     device: torch.device | str | None = None,
 ) -> nn.Module:
-    """The trained ``vone`` network; ``noise_scale`` multiplies the noise std (None: 1)."""
+    """The trained ``vone`` network; ``noise_scale`` multiplies the noise std (None: 1); ``warm_start``: fine-tuned
+    from the noise-1 network (a noise sweep's networks)."""
     return _trained_vision_network("vone", dataset, noise_scale=noise_scale, noise_mode=noise_mode, seed=seed,
                                   epochs=epochs, progress=progress, device=device, data_root=data_root,
-                                  train_size=train_size)  # fmt: skip
+                                  train_size=train_size, warm_start=warm_start)  # fmt: skip
 
 
 @register_network(

@@ -76,3 +76,16 @@ def test_finding_checks_establish_or_do_not_contradict() -> None:
     check_difference(Estimate(0.3, float("nan"), 1), "single value")
     with pytest.raises(AssertionError):
         check_difference(Estimate(-0.3, float("nan"), 1), "single value")
+
+
+def test_bootstrap_argmax_finds_a_clear_peak_and_widens_for_a_flat_one() -> None:
+    from advgeom.analysis.uncertainty import bootstrap_argmax
+
+    rng = np.random.default_rng(2)
+    shared = rng.random(300)
+    clear = {g: (shared < p).astype(float) for g, p in ((0.0, 0.2), (1.0, 0.5), (2.0, 0.8), (4.0, 0.4))}
+    peak = bootstrap_argmax(clear)
+    assert (peak.best, peak.lo, peak.hi) == (2.0, 2.0, 2.0) and peak.share > 0.99
+    flat = {g: rng.random(300) < 0.5 for g in (0.0, 1.0, 2.0, 4.0)}
+    wide = bootstrap_argmax({g: v.astype(float) for g, v in flat.items()})
+    assert wide.lo < wide.hi and wide.share < 0.9

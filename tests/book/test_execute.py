@@ -182,6 +182,9 @@ def test_executed_notebook_carries_its_command(fake_repo):
     assert "{download}`01_tiny.py <../notebooks/01_tiny.py>`" in note.source
     assert "[Parameters](parameters.md)" in note.source
     assert execute.executed_metadata(fake_repo / "book", "01_tiny") == nb.metadata["advgeom"]
+    # the defaults and papermill's overrides fold behind a "show code" toggle
+    parameter_cells = [c for c in nb.cells if set(c.metadata.get("tags", [])) & set(execute.PARAMETER_TAGS)]
+    assert len(parameter_cells) == 2 and all("hide-input" in c.metadata["tags"] for c in parameter_cells)
     # running again replaces the note instead of adding a second one
     out = execute.run_notebook("01_tiny", preset="tiny", progress=False)
     notes = [c for c in nbformat.read(out, as_version=4).cells if execute.RERUN_TAG in c.metadata.get("tags", [])]
