@@ -67,8 +67,6 @@ _BALL = {"R": Interval(float, 0.0, None, finite=False), "D": Interval(float, 0.0
 @validate_params(_BALL)
 def ball_inverse_capacity(R: float, D: float, kappa: float = 0.0) -> float:
     """``1/alpha_Ball(R, D, kappa)`` (see :func:`ball_capacity`)."""
-    if math.isnan(R):
-        raise ValueError("R=nan is not allowed; it must be a number >= 0 (inf allowed)")
     point = 1.0 / alpha0(kappa)
     if R == 0.0 or D == 0.0:
         return point
