@@ -47,7 +47,7 @@ def test_run_with_parameters(tmp_path, capsys):
 @pytest.mark.parametrize(
     "args, fragment",
     [
-        (["run", str(TINY), "-p", "nn", "2"], "no parameter(s) 'nn'; valid parameters: n, scale, label, offsets, fail"),
+        (["run", str(TINY), "-p", "nn", "2"], "no parameter(s) 'nn'; valid parameters: n (int), scale (float), label"),
         (["run", str(TINY), "-p", "offsets", "abc"], "'offsets' must be list[float]"),
         (["run", str(TINY), "-p", "n", "2.5"], "'n' must be int"),
         (["run", str(TINY), "--preset", "tiny"], "no preset 'tiny'"),
@@ -57,9 +57,8 @@ def test_run_with_parameters(tmp_path, capsys):
 def test_user_errors_exit_2_with_one_line(args, fragment, tmp_path, capsys):
     assert cli.main([*args, "--out", str(tmp_path)]) == cli.EXIT_USER_ERROR
     err = capsys.readouterr().err
-    first = err.splitlines()[0]
-    assert first.startswith("advgeom: error: ") and fragment in first
-    assert "Traceback" not in err
+    [line] = err.splitlines()
+    assert line.startswith("advgeom: error: ") and fragment in line
     assert list(tmp_path.iterdir()) == []
 
 
@@ -146,8 +145,143 @@ def test_cli_missing_data_folder_names_the_path(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args", [["frobnicate"], ["run"], ["run", str(TINY), "-p", "n"], ["sweep"]])
-def test_cli_usage_errors_exit_2(args, capsys):
-    with pytest.raises(SystemExit) as exc:
-        cli.main(args)
-    assert exc.value.code == 2
-    assert "usage: advgeom" in capsys.readouterr().err
+def test_cli_usage_errors_exit_2_with_one_line(args, capsys):
+    assert cli.main(args) == cli.EXIT_USER_ERROR
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("advgeom: error: ") and "--help`)" in line
+
+
+# ------------------------------------------------------------------ refused before anything runs
+
+
+@pytest.fixture
+def no_compute(monkeypatch):
+    """Any kernel start or sweep task fails the test: refusals must come first."""
+    import papermill
+
+    from advgeom.analysis import sweep
+
+    def started(*args, **kwargs):
+        raise AssertionError("a kernel or a training run was started")
+
+    monkeypatch.setattr(papermill, "execute_notebook", started)
+    monkeypatch.setattr(sweep, "_model", started)
+    monkeypatch.setattr(sweep, "run_sweep", started)
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    [line] = err.splitlines()
+    assert line.startswith("advgeom: error: ")
+    return line
+
+
+@pytest.mark.parametrize(
+    "chapter, name, value, fragment",
+    [
+        ("00", "n_t", "-5", "parameter 'n_t' = -5 is out of range: it must be in [1, 5000]"),
+        ("00", "n_t", "1000000000", "parameter 'n_t' = 1000000000 is out of range"),
+        ("00", "cover_P", "[-3]", "parameter 'cover_P' element 0 = -3 is out of range: it must be in [1, 2000]"),
+        ("00", "n_sigma", ".nan", "parameter 'n_sigma' = nan is out of range"),
+        ("01", "eps_grid", "[0, .inf]", "parameter 'eps_grid' element 1 = inf is out of range"),
+        ("01", "norms", "[linf, l5]", "parameter 'norms' element 1 = 'l5' is not allowed"),
+        ("03", "norm", "l5", "parameter 'norm' = 'l5' is not allowed: it must be one of linf, l2, l1"),
+        ("00", "cover_P", "[" * 50_000 + "]" * 50_000, "the value of 'cover_P' is 100000 characters long"),
+        ("00", "cover_P", "[" * 20 + "]" * 20, "the value of 'cover_P' is nested 20 levels deep"),
+    ],
+)
+def test_run_refuses_values_out_of_their_range_before_a_kernel_starts(chapter, name, value, fragment, tmp_path,
+                                                                      capsys, no_compute):
+    assert cli.main(["run", chapter, "-p", name, value, "--out", str(tmp_path)]) == cli.EXIT_USER_ERROR
+    assert fragment in _one_error_line(capsys)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_list_shows_the_allowed_values(capsys):
+    assert cli.main(["list", "00"]) == 0
+    out = capsys.readouterr().out
+    assert "| in [1, 5000]" in out and "| each in [-5, 5] | length [1, 20]" in out
+
+
+@pytest.fixture
+def read_only_dir(tmp_path):
+    """A folder this process cannot create files in (as root, who ignores modes: /sys)."""
+    import os
+    import tempfile
+
+    if os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir(mode=0o500)
+        yield folder
+        folder.chmod(0o700)
+        return
+    try:
+        tempfile.TemporaryFile(dir="/sys").close()
+    except OSError:
+        yield Path("/sys")
+        return
+    pytest.skip("no read-only folder available")
+
+
+def test_output_locations_are_checked_before_anything_runs(tmp_path, read_only_dir, capsys, no_compute, monkeypatch):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    cases = [
+        (["run", str(TINY), "--out", ""], "--out is empty"),
+        (["run", str(TINY), "--out", str(a_file)], f"--out '{a_file}' is a file, not a folder"),
+        (["run", str(TINY), "--out", str(a_file / "book")], f"lies under the file {a_file}"),
+        (["run", str(TINY), "--out", str(read_only_dir / "book")], "is not writable"),
+        (["assets", "--static-dir", str(read_only_dir / "static")], "--static-dir"),
+        (["assets", "--static-dir", str(a_file)], "--static-dir"),
+        (["sweep", "--model", "standard", "--out", str(read_only_dir / "r.csv")], "--out"),
+        (["sweep", "--model", "standard", "--out", str(tmp_path)], "is a folder; give a file name"),
+        (["sweep", "--model", "standard", "--out", ""], "--out is empty"),
+    ]
+    for args, fragment in cases:
+        assert cli.main(args) == cli.EXIT_USER_ERROR, args
+        assert fragment in _one_error_line(capsys), args
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+    # the book's own output folders, before any execution or vendoring
+    (tmp_path / "repo" / "notebooks").mkdir(parents=True)
+    (tmp_path / "repo" / "notebooks" / "01_only.py").write_text(TINY.read_text())
+    (tmp_path / "repo" / "book").write_text("a file where the book goes")
+    monkeypatch.setenv(notebooks.ROOT_ENV, str(tmp_path / "repo"))
+    assert cli.main(["book", "--quiet"]) == cli.EXIT_USER_ERROR
+    assert "the book's output folder" in _one_error_line(capsys) and not (tmp_path / "repo" / "_static").exists()
+
+
+def test_os_errors_reaching_the_cli_are_one_line(monkeypatch, capsys):
+    for error in (PermissionError(13, "Permission denied", "/data/x.pt"), IsADirectoryError(21, "Is a directory", "/d"),
+                  NotADirectoryError(20, "Not a directory", "/f/x")):
+        def fail(args, error=error):
+            raise error
+
+        monkeypatch.setattr(cli, "_cmd_list", fail)
+        assert cli.main(["list"]) == cli.EXIT_USER_ERROR
+        assert _one_error_line(capsys) == f"advgeom: error: {error.strerror}: {error.filename}"
+
+
+def test_unknown_kernel_is_refused_before_anything_runs(tmp_path, capsys, no_compute):
+    assert cli.main(["run", str(TINY), "--kernel", "nope", "--out", str(tmp_path)]) == cli.EXIT_USER_ERROR
+    assert "kernel 'nope' is not an installed Jupyter kernel (installed: " in _one_error_line(capsys)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "option, value, fragment",
+    [
+        ("--n-t", "0", "argument --n-t: n_t=0 is too small; it must be >= 1"),
+        ("--n-t", "1000000000", "argument --n-t: n_t=1000000000 is too large; it must be <= 5000"),
+        ("--eps", "nan", "argument --eps: eps=nan must be finite"),
+        ("--width", "abc", "argument --width: 'abc' is not an integer"),
+        ("--norm", "l5", "argument --norm: norm='l5' is not allowed"),
+        ("--workers", "0", "argument --workers: workers=0 is too small"),
+        ("--noise-scale", "inf", "argument --noise-scale: noise_scale=inf must be finite"),
+        ("--layers", "pixels block9", "--layers: 'block9' is not a layer of standard; its layers are pixels,"),
+    ],
+)
+def test_sweep_options_are_refused_before_any_training(option, value, fragment, tmp_path, capsys, no_compute):
+    out = tmp_path / "r.csv"
+    assert cli.main(["sweep", "--model", "standard", option, *value.split(), "--out", str(out)]) == 2
+    assert fragment in _one_error_line(capsys)
+    assert list(tmp_path.iterdir()) == []
