@@ -20,14 +20,24 @@ from advgeom.cache import cache_path, cached
 from advgeom.checks import check_choice
 from advgeom.fingerprint import model_fingerprint, tensor_digest
 
-# 2: keyed by the model's content fingerprint (1: by its checkpoint file name, and only for checkpointed models)
-ACCURACY_FORMAT = 2
+# 3: a checked cache entry (advgeom.cache); 2: keyed by the model's content fingerprint (1: by its checkpoint
+# file name, and only for checkpointed models)
+ACCURACY_FORMAT = 3
+
+
+def decode_accuracy(payload: bytes) -> float:
+    """An accuracy read back from its cache payload: a fraction in [0, 1], else ValueError."""
+    value = float(payload.decode("ascii"))
+    if not 0.0 <= value <= 1.0:  # NaN fails too
+        raise ValueError(f"an accuracy must be a fraction in [0, 1], the entry holds {value!r}")
+    return value
 
 
 def cached_number(kind: str, key: dict, compute) -> float:
-    """``compute()`` cached as a text file under ``cache_dir()/kind`` (exact: written with ``repr``)."""
+    """``compute()``, an accuracy, cached as a checked entry under ``cache_dir()/kind`` (exact: written with
+    ``repr``)."""
     path = cache_path(kind, key, ".txt")
-    return cached(path, compute, lambda v, p: p.write_text(repr(float(v))), lambda p: float(p.read_text()))
+    return cached(path, key, compute, lambda v: repr(float(v)).encode("ascii"), decode_accuracy)
 
 
 def accuracy_sweep(

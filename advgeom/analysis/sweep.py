@@ -203,20 +203,27 @@ def _run(task: SweepTask, threads: int, cache: bool = True) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- runner
 
 
-def task_path(task: SweepTask, fingerprint: str | None = None) -> Path:
-    """The cache file of a task: its measurement's (:func:`advgeom.analysis.measurements.measure_path`).
+def task_key(task: SweepTask, fingerprint: str | None = None) -> dict:
+    """The cache key of a task: its measurement's (:func:`advgeom.analysis.measurements.measure_key`).
 
     ``fingerprint``: the network's :func:`~advgeom.fingerprint.model_fingerprint` if known (else the
     network is built, or loaded, here to compute it).
     """
-    from advgeom.analysis.measurements import measure_key, measure_path
+    from advgeom.analysis.measurements import measure_key
     from advgeom.device import default_device
     from advgeom.fingerprint import model_fingerprint
 
     if fingerprint is None:
         fingerprint = model_fingerprint(_model(task.model, str(default_device())))
     x, y = _data(task.data)
-    return measure_path(measure_key(fingerprint, x, y, task.protocol, task.layers, task.kind))
+    return measure_key(fingerprint, x, y, task.protocol, task.layers, task.kind)
+
+
+def task_path(task: SweepTask, fingerprint: str | None = None) -> Path:
+    """The cache file of a task: its measurement's (:func:`advgeom.analysis.measurements.measure_path`)."""
+    from advgeom.analysis.measurements import measure_path
+
+    return measure_path(task_key(task, fingerprint))
 
 
 def run_sweep(
@@ -256,7 +263,7 @@ def run_sweep(
             "like 'tcp://host:8786'"
         )
     start = time.perf_counter()
-    paths: list[Path | None] = [None] * len(tasks)
+    keys: list[dict | None] = [None] * len(tasks)
     if cache:
         from advgeom.device import default_device
         from advgeom.fingerprint import model_fingerprint
@@ -264,15 +271,16 @@ def run_sweep(
         # every network is built (trained or loaded) once, here, before any task runs
         fingerprints = {spec: model_fingerprint(_model(spec, str(default_device()))) for spec in
                         dict.fromkeys(t.model for t in tasks)}  # fmt: skip
-        paths = [task_path(t, fingerprints[t.model]) for t in tasks]
-    results: list[pd.DataFrame | None] = [read_measurement(p) if p is not None else None for p in paths]
+        keys = [task_key(t, fingerprints[t.model]) for t in tasks]
+    results: list[pd.DataFrame | None] = [read_measurement(k) if k is not None else None for k in keys]
     todo = [i for i, r in enumerate(results) if r is None]
     n_cached = len(tasks) - len(todo)
     if todo:
         bar = tqdm(total=len(todo), desc=f"sweep ({n_cached} cached)", disable=not progress)
 
         def finish(i: int, frame: pd.DataFrame) -> None:
-            results[i] = store_measurement(frame, paths[i]) if paths[i] is not None else frame
+            key = keys[i]
+            results[i] = store_measurement(frame, key) if key is not None else frame
             bar.update()
 
         try:

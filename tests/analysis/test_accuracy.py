@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
@@ -49,3 +51,22 @@ def test_unknown_norm_is_refused(data) -> None:
     x, y = data
     with pytest.raises(ValueError, match="norm='l3'"):
         accuracy_sweep({"std": net("standard")}, x, y, {"l3": [0.0]}, progress=False)
+
+
+@pytest.mark.parametrize(
+    "payload, reason",
+    [(b"1.5", "a fraction in [0, 1], the entry holds 1.5"), (b"nan", "the entry holds nan"), (b"0.x", "ValueError")],
+)
+def test_a_damaged_accuracy_is_set_aside_and_recomputed(tmp_path, monkeypatch, payload, reason) -> None:
+    from advgeom.cache import cache_path, write_entry
+
+    monkeypatch.setenv("ADVGEOM_CACHE", str(tmp_path))
+    key = {"format": module.ACCURACY_FORMAT, "probe": 1}
+    assert module.cached_number("accuracy", key, lambda: 0.75) == 0.75
+    path = cache_path("accuracy", key, ".txt")
+    write_entry(path, key, payload)  # a good entry holding no accuracy
+    with pytest.warns(UserWarning, match=re.escape(reason)):
+        assert module.cached_number("accuracy", key, lambda: 0.75) == 0.75
+    path.write_text("0.5")  # a bare number, as the previous format wrote it
+    with pytest.warns(UserWarning, match="no advgeom cache header"):
+        assert module.cached_number("accuracy", key, lambda: 0.75) == 0.75
