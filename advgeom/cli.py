@@ -10,13 +10,15 @@ with 143 (``advgeom: terminated``), after the same clean-up.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^-\.?(inf|nan)$", re.IGNORECASE)
 
 
 class _UsageError(Exception):
@@ -24,7 +26,13 @@ class _UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse whose usage errors raise :class:`_UsageError` (reported by :func:`main` on one line)."""
+    """argparse whose usage errors raise :class:`_UsageError` (reported by :func:`main` on one line), and which
+    reads every negative number as a value (``-p kappa -1e-3``, ``-p eps -.inf``), not only ``-5`` and ``-0.5``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # argparse's own pattern (private, used to tell values from options) misses exponents and YAML's -.inf
+        self._negative_number_matcher = _NEGATIVE_NUMBER
 
     def error(self, message: str) -> NoReturn:
         raise _UsageError(f"{message} (see `{self.prog} --help`)")

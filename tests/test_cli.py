@@ -3,15 +3,24 @@ and one line naming the bad value, never a traceback)."""
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import io
+import math
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from advgeom import cli
 from advgeom.book import notebooks
+from advgeom.checks import Interval, Options
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "fixtures" / "99_tiny.py"
@@ -197,6 +206,15 @@ def test_run_refuses_values_out_of_their_range_before_a_kernel_starts(chapter, n
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("value", ["-1e-3", "-1E+16", "-.5", "-2.", "-.inf", "-inf", "-.nan"])
+def test_negative_numbers_are_values_not_options(value):
+    """argparse took ``-1e-3`` for an option (``-p gain -1e-3``: 'expected 2 arguments')."""
+    args = cli._parser(["run"]).parse_args(["run", "00", "-p", "gain", value])
+    assert args.parameter == [["gain", value]]
+    args = cli._parser(["sweep"]).parse_args(["sweep", "--model", "standard", "--eps", "0", "1e-3"])
+    assert args.eps == [0.0, 0.001]
+
+
 def test_list_shows_the_allowed_values(capsys):
     assert cli.main(["list", "00"]) == 0
     out = capsys.readouterr().out
@@ -285,3 +303,204 @@ def test_sweep_options_are_refused_before_any_training(option, value, fragment, 
     assert cli.main(["sweep", "--model", "standard", option, *value.split(), "--out", str(out)]) == 2
     assert fragment in _one_error_line(capsys)
     assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------ property-based: invalid values from the specs
+#
+# Invalid values are drawn from what each chapter parameter and each sweep option declares (its type, its
+# interval or allowed values, its length), written as a user would type them, and run through cli.main in this
+# process. Each must be refused before anything runs: exit 2, one stderr line naming the parameter, nothing
+# written (no kernel is ever started: papermill and the sweep's training are replaced by a failure).
+
+
+CHAPTER_PARAMETERS = [(path.stem, p) for path in notebooks.list_notebooks(ROOT / "notebooks")
+                      for p in notebooks.notebook_parameters(path).values()]  # fmt: skip
+PROPERTY_SETTINGS = settings(max_examples=50, deadline=None, derandomize=True, database=None,
+                             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+
+
+def _text(value: object) -> str:
+    """A value as typed on the command line: Python literals, with YAML's .nan / .inf for what has none."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_text(v) for v in value) + "]"
+    return repr(value) if not isinstance(value, str) else value
+
+
+def _outside(interval: Interval) -> st.SearchStrategy:
+    """Numbers outside ``interval`` (of its type), and for floats NaN and the infinities it does not admit."""
+    options = []
+    low_open, high_open = interval.closed in ("right", "neither"), interval.closed in ("left", "neither")
+    if interval.minimum is not None and math.isfinite(interval.minimum):
+        bound = interval.minimum
+        options.append(st.integers(max_value=int(bound) - (0 if low_open else 1), min_value=int(bound) - 10**12)
+                       if interval.type is int else
+                       st.floats(max_value=bound, exclude_max=not low_open, allow_nan=False, allow_infinity=False,
+                                 min_value=-1e300))  # fmt: skip
+    if interval.maximum is not None and math.isfinite(interval.maximum):
+        bound = interval.maximum
+        options.append(st.integers(min_value=int(bound) + (0 if high_open else 1), max_value=int(bound) + 10**12)
+                       if interval.type is int else
+                       st.floats(min_value=bound, exclude_min=not high_open, allow_nan=False, allow_infinity=False,
+                                 max_value=1e300))  # fmt: skip
+    if interval.type is float:
+        options.append(st.sampled_from([v for v in (math.nan, math.inf, -math.inf) if not interval.accepts(v)]))
+    return st.one_of(options).filter(lambda v: not interval.accepts(v))  # -0.0 is no number below 0
+
+
+def _inside(param: notebooks.Parameter, element: bool) -> object:
+    """One allowed value of ``param`` (of an element of it when ``element``): from its default."""
+    default = param.default
+    if element:
+        return default[0] if default else "word"
+    return default
+
+
+def _clause(param: notebooks.Parameter, each: bool, length: bool) -> notebooks.Clause | None:
+    return next((c for c in param.clauses if c.each == each and c.length == length), None)
+
+
+@st.composite
+def invalid_chapter_value(draw, param: notebooks.Parameter) -> str:
+    """The text of an invalid value of ``param``: wrong type, out of range or options, too long, too deep."""
+    listed = param.kind in ("list", "tuple")
+    kinds = ["wrong type", "too deep"]
+    if _clause(param, listed, False) is not None:
+        kinds.append("out of range")
+    if _clause(param, False, True) is not None:
+        kinds.append("wrong length")
+    kind = draw(st.sampled_from(kinds))
+    if kind == "too deep":
+        depth = draw(st.integers(notebooks.MAX_VALUE_DEPTH + 1, 60))
+        return "[" * depth + "]" * depth if param.kind != "str" else "x" * 5000  # a str keeps its raw text
+    if kind == "wrong type":
+        scalar = param.element if listed else param.kind
+        wrong = {"int": ["2.5", "abc", "true", "[1]"], "float": ["abc", "[1.0]", "{a: 1}", "'1.0'"],
+                 "bool": ["maybe", "2", "[true]"], "str": []}.get(scalar or "any", [])  # fmt: skip
+        if listed:
+            wrong = ["3", "abc"] + ([f"[{w}]" for w in wrong if not w.startswith("[")] if scalar != "str" else [])
+        if not wrong:  # a str takes any text: break its options or length instead
+            clause = _clause(param, False, True) or _clause(param, False, False)
+            if clause is None or clause.length:
+                return "x" * 5000
+            return "not-an-option-" + draw(st.text("abc", max_size=4))
+        return draw(st.sampled_from(wrong))
+    if kind == "wrong length":
+        clause = _clause(param, False, True)
+        n = draw(_outside(clause.constraint).filter(lambda v: isinstance(v, int) and 0 <= v <= 3000))
+        if param.kind == "str":
+            return "x" * n
+        return _text([_inside(param, True)] * n)
+    clause = _clause(param, listed, False)
+    if isinstance(clause.constraint, Options):
+        bad = "zz-" + draw(st.text("abcdef", min_size=1, max_size=6))
+    else:
+        bad = draw(_outside(clause.constraint))
+    if not listed:
+        return _text(bad)
+    values = [_inside(param, True)] * draw(st.integers(0, 3))
+    values.insert(draw(st.integers(0, len(values))), bad)
+    return _text(values)
+
+
+@contextlib.contextmanager
+def _nothing_may_run():
+    """papermill and the sweep's networks replaced by a failure: a refusal must come before them."""
+    import papermill
+
+    from advgeom.analysis import sweep
+
+    def started(*args, **kwargs):
+        raise AssertionError("a kernel or a training run was started")
+
+    with mock.patch.object(papermill, "execute_notebook", started), mock.patch.object(sweep, "_model", started), \
+            mock.patch.object(sweep, "run_sweep", started):  # fmt: skip
+        yield
+
+
+def _refused(argv: list[str], out: Path) -> str:
+    """Run ``advgeom argv`` in this process; assert exit 2, one stderr line, nothing in ``out``; return the line."""
+    err = io.StringIO()
+    with _nothing_may_run(), contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = cli.main(argv)
+    lines = err.getvalue().splitlines()
+    assert code == cli.EXIT_USER_ERROR and len(lines) == 1 and lines[0].startswith("advgeom: error: "), (argv, lines)
+    assert list(out.iterdir()) == [], argv
+    return lines[0]
+
+
+@PROPERTY_SETTINGS
+@given(data=st.data())
+def test_property_invalid_chapter_values_are_refused_before_anything_runs(data) -> None:
+    stem, param = data.draw(st.sampled_from(CHAPTER_PARAMETERS), label="parameter")
+    text = data.draw(invalid_chapter_value(param), label="value")
+    with tempfile.TemporaryDirectory() as tmp:
+        line = _refused(["run", stem, "-p", param.name, text, "--out", tmp], Path(tmp))
+    assert f"'{param.name}'" in line, line
+
+
+def _sweep_options() -> list[tuple[str, object]]:
+    """(option, its OptionValue) of every ``advgeom sweep`` option read through a declared constraint."""
+    from advgeom.analysis.sweep import OptionValue
+
+    sub = next(a for a in cli._parser(["sweep"])._actions if isinstance(a, argparse._SubParsersAction))
+    return [(a.option_strings[0], a.type) for a in sub.choices["sweep"]._actions if isinstance(a.type, OptionValue)]
+
+
+SWEEP_OPTIONS = _sweep_options()
+
+
+def test_every_numeric_or_named_sweep_option_is_declared() -> None:
+    declared = {option for option, _ in SWEEP_OPTIONS}
+    assert declared >= {"--eps", "--seeds", "--manifold", "--norm", "--repeats", "--attack-steps", "--eot", "--width",
+                        "--n-t", "--dataset", "--n-classes", "--per-class", "--noise-scale", "--epochs",
+                        "--train-size", "--workers"}  # fmt: skip
+
+
+@st.composite
+def invalid_option_value(draw, reader) -> str:
+    constraint = reader.constraint
+    if isinstance(constraint, Options):
+        return "zz-" + draw(st.text("abcdef", min_size=1, max_size=6))
+    words = {".nan": "nan", ".inf": "inf", "-.inf": "-inf"}  # how float() spells them
+    not_numbers = st.sampled_from(["abc", "1.5x", "", "[1]"] + (["2.5"] if reader.kind is int else []))
+    return draw(st.one_of(not_numbers, _outside(constraint).map(_text).map(lambda t: words.get(t, t))))
+
+
+@PROPERTY_SETTINGS
+@given(data=st.data())
+def test_property_invalid_sweep_options_are_refused_before_anything_runs(data) -> None:
+    option, reader = data.draw(st.sampled_from(SWEEP_OPTIONS), label="option")
+    text = data.draw(invalid_option_value(reader), label="value")
+    with tempfile.TemporaryDirectory() as tmp:
+        line = _refused(["sweep", "--model", "standard", f"{option}={text}", "--out", f"{tmp}/r.csv"], Path(tmp))
+    assert f"argument {option}:" in line, line
+
+
+@PROPERTY_SETTINGS
+@given(data=st.data())
+def test_property_invalid_locations_layers_and_names_are_refused(data) -> None:
+    """The options that are no numbers: output locations, layers, presets, kernels, notebooks, networks."""
+    word = data.draw(st.text("abcdefghij_-", min_size=1, max_size=12), label="word")
+    with tempfile.TemporaryDirectory() as tmp:
+        a_file = Path(tmp) / "a-file"
+        a_file.write_text("x")
+        cases = {
+            "run --out": (["run", "00", "--out", str(a_file / word)], "--out"),
+            "run --preset": (["run", "00", "--preset", f"zz{word}", "--out", f"{tmp}/out"], f"no preset 'zz{word}'"),
+            "run --kernel": (["run", "00", "--kernel", f"zz{word}", "--out", f"{tmp}/out"], f"kernel 'zz{word}'"),
+            "run notebook": (["run", f"zz{word}", "--out", f"{tmp}/out"], f"unknown notebook 'zz{word}'"),
+            "sweep --layers": (["sweep", "--model", "standard", "--layers", "pixels", f"zz{word}"], "--layers"),
+            "sweep --out": (["sweep", "--model", "standard", "--out", str(a_file / f"{word}.csv")], "--out"),
+            "sweep --model": (["sweep", "--model", f"zz{word}"], f"name='zz{word}' is not allowed"),
+            "assets --static-dir": (["assets", "--static-dir", str(a_file / word)], "--static-dir"),
+        }
+        argv, fragment = cases[data.draw(st.sampled_from(sorted(cases)), label="case")]
+        before = sorted(p.name for p in Path(tmp).iterdir())
+        err = io.StringIO()
+        with _nothing_may_run(), contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            code = cli.main(argv)
+        [line] = err.getvalue().splitlines()
+        assert code == cli.EXIT_USER_ERROR and line.startswith("advgeom: error: ") and fragment in line, line
+        assert sorted(p.name for p in Path(tmp).iterdir()) == before
