@@ -10,8 +10,9 @@ gradients averaged over ``eot`` noise draws per step. The best iterate of every 
 kept across steps and restarts (largest logit margin: misclassified first, then closest to it).
 
 Stochastic models are scored separately from the attack, by the mean accuracy over many
-fresh noise draws (:func:`accuracy`). Inputs may be any tensor (images, waveforms, ...);
-``bounds`` is the valid input range, ``None`` for unbounded inputs.
+fresh noise draws (:func:`accuracy`). Inputs may be any tensor of finite numbers (images,
+waveforms, ...; NaN or inf is refused, :func:`check_inputs`); ``bounds`` is the valid input range,
+``None`` for unbounded inputs.
 """
 
 from __future__ import annotations
@@ -74,6 +75,18 @@ def check_losses(loss: str | Sequence[str]) -> list[str]:
     for name in losses:
         check_choice("loss", name, LOSSES)
     return losses
+
+
+def check_inputs(name: str, x: torch.Tensor) -> torch.Tensor:
+    """``x`` if it holds only finite numbers, else ValueError naming ``name`` and the first bad entry (a NaN input
+    made every gradient NaN and the attack return NaN, silently)."""
+    if x.is_floating_point() or x.is_complex():
+        bad = ~torch.isfinite(x)
+        if bad.any():
+            first = tuple(int(i) for i in torch.nonzero(bad)[0])
+            raise ValueError(f"{name} holds {int(bad.sum())} values that are not finite numbers (NaN or inf), the "
+                             f"first at index {first}: {x[first].item()}")  # fmt: skip
+    return x
 
 
 # Declared argument constraints (advgeom.checks.validate_params) shared by the attack and training entry points.
@@ -303,6 +316,7 @@ def pgd(
     step_size = eps / 4 if step_size is None else step_size
     eot = _draws(model, eot, DEFAULT_EOT)
     losses = loss  # a list (check_losses)
+    check_inputs("x", x)
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"x has {x.shape[0]} examples but y has {y.shape[0]}")
     device = model_device(model)
@@ -348,6 +362,7 @@ def fgsm(
     seed: int | None = None,
 ) -> torch.Tensor:
     """Fast gradient sign method (Goodfellow et al. 2015): one L-inf step of size ``eps`` from ``x``."""
+    check_inputs("x", x)
     device = model_device(model)
     x0, y = x.detach().to(device), y.to(device)
     with _seeded(seed, device):
@@ -375,6 +390,7 @@ def example_scores(
     n_draws = _draws(model, n_draws, DEFAULT_SCORE_DRAWS)
     if len(x) == 0:
         raise ValueError("accuracy of an empty set of inputs is undefined")
+    check_inputs("x", x)
     device = model_device(model)
     split = split_at_noise(model) if n_draws > 1 else None
     prefix, rest = split if split is not None else (lambda t: t, model)  # noise-free prefix once per batch

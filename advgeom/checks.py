@@ -22,8 +22,11 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import os
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -65,6 +68,56 @@ def check_float(
     return value
 
 
+def _existing_ancestor(path: Path) -> Path:
+    """``path`` or its nearest ancestor that exists (as anything: a folder, a file)."""
+    while not os.path.lexists(path) and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _check_writable_folder(name: str, given: str, folder: Path, target: Path) -> None:
+    """ValueError naming ``name`` and ``given`` (the path as the user wrote it, of ``target``) unless ``folder``
+    (``target`` or the folder that holds it) is, or can be created as, a folder we may write in.
+
+    Nothing is left behind: the nearest existing ancestor must be a folder, and a probe file is created
+    in it and removed at once (``os.access`` says yes to root on a read-only place; creating a file does not).
+    """
+    base = _existing_ancestor(folder)
+    if not base.is_dir():
+        where = "is a file" if base == target else f"lies under the file {base}"
+        raise ValueError(f"{name} {given!r} {where}, not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".advgeom-write-probe-", dir=base)
+    except OSError as err:
+        raise ValueError(f"{name} {given!r} is not writable ({base}: {err.strerror or err})") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def check_output_dir(name: str, path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path if it is a folder we can write in, or one we can create (nothing is created);
+    else ValueError naming ``name`` (an empty path, a file, a path under a file, a read-only place)."""
+    text = os.fspath(path)
+    if not str(text).strip():
+        raise ValueError(f"{name} is empty; give a folder (or leave the option out for the default)")
+    folder = Path(text).expanduser()
+    _check_writable_folder(name, str(text), folder.absolute(), folder.absolute())
+    return folder
+
+
+def check_output_file(name: str, path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path if a file can be written there (its folder exists or can be created, and it is not
+    a folder); else ValueError naming ``name``. Nothing is written."""
+    text = os.fspath(path)
+    if not str(text).strip():
+        raise ValueError(f"{name} is empty; give a file name (or leave the option out)")
+    target = Path(text).expanduser().absolute()
+    if target.is_dir():
+        raise ValueError(f"{name} {str(text)!r} is a folder; give a file name")
+    _check_writable_folder(name, str(text), target.parent, target)
+    return Path(text).expanduser()
+
+
 # ------------------------------------------------------------------------------------------- declared constraints
 class Constraint:
     """The allowed values of one parameter: converts a good value, raises ValueError naming a bad one."""
@@ -94,33 +147,63 @@ class Constraint:
         raise NotImplementedError
 
 
+CLOSED = ("both", "left", "right", "neither")
+
+
 @dataclass(frozen=True)
 class Interval(Constraint):
-    """An ``int`` or a real number (``float``) within [minimum, maximum] (``None``: unbounded on that side).
+    """An ``int`` or a real number (``float``) between ``minimum`` and ``maximum`` (``None``: unbounded on that side).
 
-    Converts as :func:`check_int` / :func:`check_float` do (to a Python int / float); a float must be
-    finite unless ``finite=False`` (then +-inf and NaN pass the bounds as they pass ``check_float``).
+    ``closed`` says which bounds belong to the interval (as in scikit-learn): ``"both"`` (default,
+    ``[minimum, maximum]``), ``"left"`` (``[minimum, maximum)``), ``"right"`` (``(minimum, maximum]``) or
+    ``"neither"``. Converts as :func:`check_int` / :func:`check_float` do (to a Python int / float). A float
+    must be finite unless ``finite=False``; then +-inf pass as they pass ``check_float`` (a bound may be
+    +-inf: ``Interval(float, 0, math.inf, finite=False)`` admits inf). NaN is in no interval.
     """
 
     type: type
     minimum: float | None = None
     maximum: float | None = None
     finite: bool = True
+    closed: str = "both"
 
     def __post_init__(self) -> None:
         if self.type not in (int, float):
             raise TypeError(f"Interval type must be int or float, got {self.type!r}")
-        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
-            raise ValueError(f"Interval minimum {self.minimum} exceeds maximum {self.maximum}")
+        check_choice("closed", self.closed, CLOSED)
+        if self.minimum is not None and self.maximum is not None:
+            if self.minimum > self.maximum or (self.minimum == self.maximum and self.closed != "both"):
+                raise ValueError(f"Interval {self._notation()} is empty")
+
+    @property
+    def _left_closed(self) -> bool:
+        return self.closed in ("both", "left")
+
+    @property
+    def _right_closed(self) -> bool:
+        return self.closed in ("both", "right")
 
     def convert(self, name: str, value: Any) -> Any:
+        low = self.minimum if self._left_closed else None
+        high = self.maximum if self._right_closed else None
         if self.type is int:
-            return check_int(name, value, minimum=self.minimum, maximum=self.maximum)
-        return check_float(name, value, minimum=self.minimum, maximum=self.maximum, finite=self.finite)
+            value = check_int(name, value, minimum=low, maximum=high)
+        else:
+            value = check_float(name, value, minimum=low, maximum=high, finite=self.finite)
+            if math.isnan(value):
+                raise ValueError(f"{name}=nan is not allowed; it must be {self.describe()}")
+        if not self._left_closed and self.minimum is not None and not value > self.minimum:
+            raise ValueError(f"{name}={value} is too small; it must be > {self.minimum}")
+        if not self._right_closed and self.maximum is not None and not value < self.maximum:
+            raise ValueError(f"{name}={value} is too large; it must be < {self.maximum}")
+        return value
 
     def valid_example(self) -> Any:
-        value = self.minimum if self.minimum is not None else self.maximum if self.maximum is not None else 0
-        return self.type(value)
+        candidates = [self.minimum, self.maximum, 0]
+        candidates += [b + s for b in (self.minimum, self.maximum) if b is not None for s in (1, -1, 0.5, -0.5)]
+        finite = [c for c in candidates if c is not None and math.isfinite(c)]
+        typed = [self.type(c) for c in finite if self.type is float or float(c).is_integer()]
+        return next((c for c in typed if self.accepts(c)), typed[0])
 
     def invalid_examples(self) -> list[Any]:
         out: list[Any] = ["1", True]
@@ -128,16 +211,22 @@ class Interval(Constraint):
             out.append(1.5)
         else:
             out += [float("nan"), float("inf")]
-        if self.minimum is not None:
-            out.append(self.type(self.minimum - 1))
-        if self.maximum is not None:
-            out.append(self.type(self.maximum + 1))
+        for bound, step in ((self.minimum, -1), (self.maximum, 1)):
+            if bound is not None and math.isfinite(bound):
+                out += [self.type(bound), self.type(bound + step)]
         return [v for v in out if not self.accepts(v)]
+
+    def _notation(self) -> str:
+        def show(v: float | None, default: str) -> str:
+            return default if v is None else f"{v:g}" if isinstance(v, float) and math.isinf(v) else str(v)
+
+        left, right = "[" if self._left_closed else "(", "]" if self._right_closed else ")"
+        return f"{left}{show(self.minimum, '-inf')}, {show(self.maximum, 'inf')}{right}"
 
     def describe(self) -> str:
         kind = "an integer" if self.type is int else "a number"
-        if self.minimum is not None and self.maximum is not None:
-            return f"{kind} in [{self.minimum}, {self.maximum}]"
+        if self.closed != "both" or (self.minimum is not None and self.maximum is not None):
+            return f"{kind} in {self._notation()}"
         if self.minimum is not None:
             return f"{kind} >= {self.minimum}"
         if self.maximum is not None:

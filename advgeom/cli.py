@@ -1,21 +1,45 @@
 """Command line: ``advgeom list | run | book | sweep | assets | sync`` (also ``python -m advgeom``).
 
-User errors (unknown notebook or parameter, wrong type, failed notebook, build warnings)
-print one line ``advgeom: error: ...`` and exit with status 2, without a traceback.
+User errors (unknown notebook or parameter, a wrong type or a value out of its declared range, a
+malformed option, an output location that cannot be written, a file that cannot be read, a failed
+notebook) print one line ``advgeom: error: ...`` and exit with status 2, without a traceback; they are
+found before anything is computed or written. Ctrl-C exits with 130 (``advgeom: interrupted``), SIGTERM
+with 143 (``advgeom: terminated``), after the same clean-up.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
-from pathlib import Path
+from typing import Any, NoReturn
 
 EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^-\.?(inf|nan)$", re.IGNORECASE)
+
+
+class _UsageError(Exception):
+    """A malformed command line (raised by the parser instead of printing usage and exiting)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors raise :class:`_UsageError` (reported by :func:`main` on one line), and which
+    reads every negative number as a value (``-p kappa -1e-3``, ``-p eps -.inf``), not only ``-5`` and ``-0.5``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # argparse's own pattern (private, used to tell values from options) misses exponents and YAML's -.inf
+        self._negative_number_matcher = _NEGATIVE_NUMBER
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{message} (see `{self.prog} --help`)")
 
 
 def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="advgeom",
         description="Run the advgeom book's notebooks and build the book.",
     )
@@ -91,13 +115,14 @@ def _cmd_list(args: argparse.Namespace) -> None:
 def _cmd_run(args: argparse.Namespace) -> None:
     from advgeom.book import notebooks
     from advgeom.book.execute import run_notebook
+    from advgeom.checks import check_output_dir
 
     path = notebooks.resolve_notebook(args.notebook)
+    out = check_output_dir("--out", args.out if args.out is not None else notebooks.repo_root() / "book").resolve()
     spec = notebooks.notebook_parameters(path)
     params = {}
-    for name, text in args.parameter:
-        params[name] = notebooks.parse_value(text, spec.get(name))
-    out = Path(args.out).resolve() if args.out else notebooks.repo_root() / "book"
+    for name, text in args.parameter:  # an unknown name keeps its text: validation names it
+        params[name] = notebooks.parse_value(text, spec[name]) if name in spec else text
     target = run_notebook(path, params, preset=args.preset, out_dir=out, progress=not args.quiet,
                           kernel=args.kernel)
     print(target)
@@ -120,8 +145,10 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
 def _cmd_assets(args: argparse.Namespace) -> None:
     from advgeom.book.assets import vendor_assets
     from advgeom.book.notebooks import repo_root
+    from advgeom.checks import check_output_dir
 
-    static = Path(args.static_dir) if args.static_dir else repo_root() / "_static"
+    static = args.static_dir if args.static_dir is not None else repo_root() / "_static"
+    static = check_output_dir("--static-dir", static)
     vendor_assets(static, force=args.force)
 
 
@@ -132,25 +159,45 @@ def _cmd_sync(args: argparse.Namespace) -> None:
         print(path)
 
 
+def _os_error_line(err: OSError) -> str:
+    """An OSError as one line: ``Permission denied: /path`` (or its own message when it has no file name)."""
+    if err.filename is None or not err.strerror:
+        return str(err)
+    files = f"{err.filename}" + (f" -> {err.filename2}" if err.filename2 is not None else "")
+    return f"{err.strerror}: {files}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``advgeom`` console script; returns the exit status."""
     from advgeom.book.assets import AssetError
     from advgeom.book.build import BookBuildError
-    from advgeom.book.execute import NotebookExecutionError
+    from advgeom.book.execute import NotebookExecutionError, Terminated, terminate_raises
 
-    args = _parser(argv).parse_args(argv)
+    try:
+        args = _parser(argv).parse_args(argv)
+    except _UsageError as err:
+        return _user_error(str(err))
     handler = {"list": _cmd_list, "run": _cmd_run, "book": _cmd_book, "sweep": _cmd_sweep, "assets": _cmd_assets,
                "sync": _cmd_sync}[args.command]  # fmt: skip
     try:
-        handler(args)
-    except (ValueError, NotebookExecutionError, BookBuildError, AssetError, FileNotFoundError) as err:
-        message = str(err).strip()
-        print(f"advgeom: error: {message}", file=sys.stderr)
-        return EXIT_USER_ERROR
+        with terminate_raises():
+            handler(args)
+    except (ValueError, NotebookExecutionError, BookBuildError, AssetError) as err:
+        return _user_error(str(err).strip())
+    except OSError as err:  # a file or folder that cannot be read or written (permissions, a file for a folder)
+        return _user_error(_os_error_line(err))
     except KeyboardInterrupt:
         print("advgeom: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Terminated:
+        print("advgeom: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
     return 0
+
+
+def _user_error(message: str) -> int:
+    print(f"advgeom: error: {message}", file=sys.stderr)
+    return EXIT_USER_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -65,25 +65,40 @@ _start = time.perf_counter()
 
 # %% tags=["parameters", "hide-input"]
 seeds = [0, 1, 2, 3, 4]  # one run per seed; results are means with errors
-n_t = 200  # Gaussian samples t per manifold in the mean-field (MFTMA) solver
+#   | each in [0, 1e9] | length [1, 20]
+n_t = 200  # Gaussian samples t per manifold in the mean-field (MFTMA)
+#   solver | in [1, 5000]
 n_sigma = 4.0  # the in-page checks allow this many standard errors
-cover_P = [10, 40, 160]  # numbers of random points, one transition curve each
+#   | in (0, 100]
+cover_P = [10, 40, 160]  # numbers of random points, one transition curve
+#   each | each in [1, 2000] | length [1, 8]
 n_dichotomies = 200  # random dichotomies per simulation of random points
-gardner_P = 50  # point-like manifolds per MFTMA run
+#   | in [1, 10000]
+gardner_P = 50  # point-like manifolds per MFTMA run | in [2, 2000]
 gardner_spread = 0.0001  # half-length of the tiny segments used as points
-kappa_grid = [-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0]  # margins (0 always added)
-ball_P = 20  # balls per MFTMA run
-ball_radii = [0.1, 0.25, 0.5, 1.0, 2.0, 4.0]  # ball radii R (center norm 1)
-ball_dims = [1, 2, 3]  # ball dimensions D; 1 means segments (2 end points)
+#   | in (0, 0.1]
+kappa_grid = [-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0]  # margins (0 always
+#   added) | each in [-5, 5] | length [1, 20]
+ball_P = 20  # balls per MFTMA run | in [2, 500]
+ball_radii = [0.1, 0.25, 0.5, 1.0, 2.0, 4.0]  # ball radii R (center norm
+#   1) | each in (0, 100] | length [1, 12]
+ball_dims = [1, 2, 3]  # ball dimensions D; 1 means segments (2 end
+#   points) | each in [1, 50] | length [1, 6]
 sphere_M = 200  # points sampled on each sphere of dimension 2 or more
-gauss_P = 20  # Gaussian clouds per run
-gauss_M = 20  # points per cloud
-gauss_D = 10  # dimension of the subspace of each cloud
-gauss_N = 400  # ambient dimension
+#   | in [4, 5000]
+gauss_P = 20  # Gaussian clouds per run | in [2, 500]
+gauss_M = 20  # points per cloud | in [2, 1000]
+gauss_D = 10  # dimension of the subspace of each cloud | in [1, 500]
+gauss_N = 400  # ambient dimension | in [2, 10000]
 gauss_radii = [0.1, 0.25, 0.5, 1.0, 2.0]  # RMS radii of the clouds
+#   | each in (0, 100] | length [1, 12]
 sim_dichotomies = 100  # random dichotomies per simulation of the clouds
+#   | in [1, 10000]
 mean_field_allowance = 0.05  # relative gap allowed, MFTMA vs simulation
-ball_relation_allowance = 0.1  # relative gap, MFTMA vs alpha_Ball(R_M, D_M)
+#   | in (0, 1]
+ball_relation_allowance = 0.1  # relative gap, MFTMA vs alpha_Ball(R_M,
+#   D_M) | in (0, 1]
+
 
 # %% tags=["remove-cell"]
 # Checks of the parameters that the solver cannot make itself.

@@ -69,32 +69,52 @@ from advgeom.models import is_stochastic
 from advgeom.zoo import get_network
 
 # %% tags=["parameters", "hide-input"]
-dataset = "fashion-mnist"  # "fashion-mnist" (embedded) or "cifar10" (needs data_root)
-data_root = ""  # folder of a user-supplied dataset ("" = the embedded default)
-variants = ["standard", "adversarial", "vone", "vone_nonoise"]  # networks to compare
-epochs = 0  # training epochs per model (0 = each variant's default recipe)
+dataset = "fashion-mnist"  # "fashion-mnist" (embedded) or "cifar10"
+#   (needs data_root) | one of fashion-mnist, cifar10
+data_root = ""  # folder of a user-supplied dataset ("" = the embedded
+#   default) | length [0, 4096]
+variants = ["standard", "adversarial", "vone", "vone_nonoise"]  # networks
+#   to compare | each one of standard, adversarial, vone, vone_nonoise
+#   | length [1, 4]
+epochs = 0  # training epochs per model (0 = each variant's default
+#   recipe) | in [0, 1000]
 train_size = 0  # training images per model (0 = the whole training set)
-eps_grid = [0.0, 0.03, 0.1]  # L-inf attack strengths of the geometry and the accuracy sweep (0 = clean)
+#   | in [0, 60000]
+eps_grid = [0.0, 0.03, 0.1]  # L-inf attack strengths of the geometry and
+#   the accuracy sweep (0 = clean) | each in [0, 1] | length [1, 12]
 eps_l2 = [0.0, 0.5, 1.5]  # L2 attack strengths for the accuracy sweep
+#   | each in [0, 60] | length [1, 12]
 eps_l1 = [0.0, 5.0, 15.0]  # L1 attack strengths for the accuracy sweep
+#   | each in [0, 3072] | length [1, 12]
 norms = ["linf", "l2", "l1"]  # norms of the accuracy sweep
+#   | each one of linf, l2, l1 | length [1, 3]
 n_accuracy = 250  # test images scored per (model, norm, eps)
-n_classes = 10  # P of the class manifolds
-per_class = 16  # M images per class manifold
-n_exemplars = 12  # P of the exemplar manifolds
-repeats = 12  # M perturbed versions per exemplar
-layers = []  # layers to analyse ([] = all: pixels, front end / noise, each block, logits)
-width = 2000  # random-projection width for wider layers
-n_t = 100  # MFTMA Gaussian samples per manifold
-seeds = [0, 1, 2]  # image subsets, attack starts, projections and MFTMA samples
+#   | in [1, 10000]
+n_classes = 10  # P of the class manifolds | in [2, 10]
+per_class = 16  # M images per class manifold | in [2, 1000]
+n_exemplars = 12  # P of the exemplar manifolds | in [2, 1000]
+repeats = 12  # M perturbed versions per exemplar | in [2, 1000]
+layers = []  # layers to analyse ([] = all: pixels, front end / noise,
+#   each block, logits) | each length [1, 64] | length [0, 32]
+width = 2000  # random-projection width for wider layers | in [2, 20000]
+n_t = 100  # MFTMA Gaussian samples per manifold | in [1, 5000]
+seeds = [0, 1, 2]  # image subsets, attack starts, projections and MFTMA
+#   samples | each in [0, 1e9] | length [1, 20]
 eot = 8  # noise draws averaged per attack gradient on stochastic models
-attack_steps = 10  # PGD steps (step size eps/4)
-n_draws = 16  # noise draws when scoring stochastic models
-n_convergence = 100  # test images of the attack-convergence check (default vs 4x steps and 4x draws)
+#   | in [1, 1000]
+attack_steps = 10  # PGD steps (step size eps/4) | in [1, 10000]
+n_draws = 16  # noise draws when scoring stochastic models | in [1, 1000]
+n_convergence = 100  # test images of the attack-convergence check
+#   (default vs 4x steps and 4x draws) | in [1, 10000]
 convergence_steps = [1, 3, 10, 30]  # PGD steps of the convergence panel
-convergence_eot = [1, 4, 16]  # EOT draws of the convergence panel (stochastic networks)
-check_findings = True  # establish every finding (False for test-sized runs: check only that none is contradicted)
-margin = 0.05  # structural thresholds: a point manifold has radius < 1e-3 and capacity > 2 - margin
+#   | each in [1, 10000] | length [1, 12]
+convergence_eot = [1, 4, 16]  # EOT draws of the convergence panel
+#   (stochastic networks) | each in [1, 1000] | length [1, 12]
+check_findings = True  # establish every finding (False for test-sized
+#   runs: check only that none is contradicted)
+margin = 0.05  # structural thresholds: a point manifold has radius < 1e-3
+#   and capacity > 2 - margin | in [0, 1]
+
 
 # %%
 charts.setup_charts()

@@ -83,37 +83,65 @@ from advgeom.zoo import get_network
 from advgeom.zoo.words import word_corpus
 
 # %% tags=["parameters", "hide-input"]
-words = []  # vocabulary ([] = the 20 default words: yes, no, up, down, ..., zero, one, ..., nine)
-n_train = 200  # synthetic training clips per word
+words = []  # vocabulary ([] = the 20 default words: yes, no, up, down,
+#   ..., zero, one, ..., nine) | each length [1, 30] | length [0, 100]
+n_train = 200  # synthetic training clips per word | in [1, 2000]
 n_test = 50  # synthetic test clips per word (said by held-out voices)
-corpus_seed = 0  # seed of the corpus synthesis
-gain = 30.0  # auditory-nerve noise gain of the stochastic network (spikes per unit; larger = less noise)
-epochs = 0  # training epochs of the deterministic and stochastic networks (0 = default recipe)
+#   | in [1, 2000]
+corpus_seed = 0  # seed of the corpus synthesis | in [0, 1e9]
+gain = 30.0  # auditory-nerve noise gain of the stochastic network (spikes
+#   per unit; larger = less noise) | in (0, 10000]
+epochs = 0  # training epochs of the deterministic and stochastic networks
+#   (0 = default recipe) | in [0, 1000]
 adv_epochs = 0  # adversarial fine-tuning epochs (0 = default recipe)
+#   | in [0, 1000]
 adv_eps = 0.3  # L2 budget (waveform units) of adversarial training
-kinds = ["deterministic", "stochastic", "adversarial"]  # networks to compare
-n_accuracy = 40  # test clips per seed scored under attack (balanced over words)
-eps_linf = [0.0, 0.0003, 0.001]  # L-inf attack budgets (waveform units; clips have RMS 0.05)
-eps_l2 = [0.0, 0.03, 0.1, 0.3]  # L2 attack budgets (waveform units; a clip has L2 norm ~6.3)
-attack_steps = 10  # PGD steps (step size eps/4)
-eot = 8  # noise draws averaged per attack gradient on the stochastic network
+#   | in [0, 10]
+kinds = ["deterministic", "stochastic", "adversarial"]  # networks to
+#   compare | each one of deterministic, stochastic, adversarial
+#   | length [1, 3]
+n_accuracy = 40  # test clips per seed scored under attack (balanced over
+#   words) | in [1, 10000]
+eps_linf = [0.0, 0.0003, 0.001]  # L-inf attack budgets (waveform units;
+#   clips have RMS 0.05) | each in [0, 1] | length [1, 12]
+eps_l2 = [0.0, 0.03, 0.1, 0.3]  # L2 attack budgets (waveform units; a
+#   clip has L2 norm ~6.3) | each in [0, 10] | length [1, 12]
+attack_steps = 10  # PGD steps (step size eps/4) | in [1, 10000]
+eot = 8  # noise draws averaged per attack gradient on the stochastic
+#   network | in [1, 1000]
 n_draws = 16  # noise draws when scoring the stochastic network
+#   | in [1, 1000]
 geo_norm = "l2"  # attack norm of the manifold geometry
-geo_eps = [0.0, 0.3]  # attack strengths of the exemplar geometry and overlap (0 = clean; 0.3 = max of eps_l2)
-class_eps = [0.0]  # attack strengths of the word (class) manifolds (attacking P x M clips with EOT is costly)
-per_class = 4  # M clips per word (class) manifold
+#   | one of linf, l2, l1
+geo_eps = [0.0, 0.3]  # attack strengths of the exemplar geometry and
+#   overlap (0 = clean; 0.3 = max of eps_l2) | each in [0, 10]
+#   | length [1, 12]
+class_eps = [0.0]  # attack strengths of the word (class) manifolds
+#   (attacking P x M clips with EOT is costly) | each in [0, 10]
+#   | length [1, 12]
+per_class = 4  # M clips per word (class) manifold | in [2, 1000]
 n_exemplars = 8  # P clips whose exemplar manifolds are measured
-repeats = 6  # M perturbed versions (random-start attacks, fresh noise) per exemplar
-width = 1000  # random-projection width for wider layers
-n_t = 100  # MFTMA Gaussian samples per manifold
-seeds = [0, 1, 2]  # test-clip subsets, attack starts, noise draws, projections and MFTMA samples
-n_convergence = 40  # test clips of the attack-convergence check (default vs 4x steps and 4x draws)
+#   | in [2, 1000]
+repeats = 6  # M perturbed versions (random-start attacks, fresh noise)
+#   per exemplar | in [2, 1000]
+width = 1000  # random-projection width for wider layers | in [2, 20000]
+n_t = 100  # MFTMA Gaussian samples per manifold | in [1, 5000]
+seeds = [0, 1, 2]  # test-clip subsets, attack starts, noise draws,
+#   projections and MFTMA samples | each in [0, 1e9] | length [1, 20]
+n_convergence = 40  # test clips of the attack-convergence check (default
+#   vs 4x steps and 4x draws) | in [1, 10000]
 convergence_steps = [1, 3, 10, 30]  # PGD steps of the convergence panel
-convergence_eot = [1, 4, 16]  # EOT draws of the convergence panel (the stochastic network)
-margin = 0.05  # structural thresholds: a point manifold has radius < 1e-3 and capacity > 2 - margin
-check_findings = True  # establish the findings that need trained networks; False for toy sizes (not contradicted)
-listen_eps = 0.1  # L2 budget of the attack we listen to
-listen_scale = 10.0  # the perturbation is played this many times louder than it is
+#   | each in [1, 10000] | length [1, 12]
+convergence_eot = [1, 4, 16]  # EOT draws of the convergence panel (the
+#   stochastic network) | each in [1, 1000] | length [1, 12]
+margin = 0.05  # structural thresholds: a point manifold has radius < 1e-3
+#   and capacity > 2 - margin | in [0, 1]
+check_findings = True  # establish the findings that need trained
+#   networks; False for toy sizes (not contradicted)
+listen_eps = 0.1  # L2 budget of the attack we listen to | in [0, 10]
+listen_scale = 10.0  # the perturbation is played this many times louder
+#   than it is | in (0, 1000]
+
 
 # %%
 charts.setup_charts()

@@ -60,29 +60,42 @@ from advgeom.models.noise import GaussianNoise
 from advgeom.zoo import get_network
 
 # %% tags=["parameters", "hide-input"]
-dataset = "fashion-mnist"  # "fashion-mnist" (embedded) or "cifar10" (needs data_root)
-data_root = ""  # folder of a user-supplied dataset ("" = the embedded default)
-noise_grid = [0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0]  # neuronal noise scales (multiply the noise std; 0 = off)
-gaussian_grid = [0.5, 1.0, 2.0, 4.0, 8.0, 16.0]  # Gaussian noise std, in units of the V1 responses
-epochs = 0  # training epochs of the base network (0 = the default recipe; fine-tuning takes a share)
+dataset = "fashion-mnist"  # "fashion-mnist" (embedded) or "cifar10"
+#   (needs data_root) | one of fashion-mnist, cifar10
+data_root = ""  # folder of a user-supplied dataset ("" = the embedded
+#   default) | length [0, 4096]
+noise_grid = [0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0]  # neuronal noise scales
+#   (multiply the noise std; 0 = off) | each in [0, 100] | length [1, 12]
+gaussian_grid = [0.5, 1.0, 2.0, 4.0, 8.0, 16.0]  # Gaussian noise std, in
+#   units of the V1 responses | each in (0, 100] | length [1, 12]
+epochs = 0  # training epochs of the base network (0 = the default recipe;
+#   fine-tuning takes a share) | in [0, 1000]
 train_size = 0  # training images per model (0 = the whole training set)
-norm = "linf"  # attack norm
-eps = 0.05  # the fixed small attack strength
-n_accuracy = 250  # test images scored per model
-n_classes = 10  # P of the clean class manifolds
-per_class = 20  # M images per class manifold
-n_exemplars = 12  # images whose clean / adversarial exemplar manifolds are compared
-repeats = 12  # M draws per exemplar manifold
-layer = "logits"  # the layer where overlap and inflation are read ("logits" or another layer name)
-width = 2000  # random-projection width for wider layers
-n_t = 100  # MFTMA Gaussian samples per manifold
-seeds = [0, 1, 2]  # image subsets, attack starts, projections and MFTMA samples
-eot = 8  # noise draws averaged per attack gradient
-attack_steps = 10  # PGD steps (step size eps/4)
-n_draws = 16  # noise draws when scoring stochastic models
-n_convergence = 100  # test images of the attack-convergence check at each sweep's most robust level
-compare_adversarial = True  # also place the adversarially trained network on the trade-off
-check_findings = True  # establish every finding (False for test-sized runs: check only that none is contradicted)
+#   | in [0, 60000]
+norm = "linf"  # attack norm | one of linf, l2, l1
+eps = 0.05  # the fixed small attack strength | in [0, 3072]
+n_accuracy = 250  # test images scored per model | in [1, 10000]
+n_classes = 10  # P of the clean class manifolds | in [2, 10]
+per_class = 20  # M images per class manifold | in [2, 1000]
+n_exemplars = 12  # images whose clean / adversarial exemplar manifolds
+#   are compared | in [2, 1000]
+repeats = 12  # M draws per exemplar manifold | in [2, 1000]
+layer = "logits"  # the layer where overlap and inflation are read
+#   ("logits" or another layer name) | length [1, 64]
+width = 2000  # random-projection width for wider layers | in [2, 20000]
+n_t = 100  # MFTMA Gaussian samples per manifold | in [1, 5000]
+seeds = [0, 1, 2]  # image subsets, attack starts, projections and MFTMA
+#   samples | each in [0, 1e9] | length [1, 20]
+eot = 8  # noise draws averaged per attack gradient | in [1, 1000]
+attack_steps = 10  # PGD steps (step size eps/4) | in [1, 10000]
+n_draws = 16  # noise draws when scoring stochastic models | in [1, 1000]
+n_convergence = 100  # test images of the attack-convergence check at each
+#   sweep's most robust level | in [1, 10000]
+compare_adversarial = True  # also place the adversarially trained network
+#   on the trade-off
+check_findings = True  # establish every finding (False for test-sized
+#   runs: check only that none is contradicted)
+
 
 # %%
 charts.setup_charts()

@@ -66,33 +66,54 @@ from advgeom.zoo import build_network, get_network, list_networks
 from advgeom.zoo.vision import training_recipe
 
 # %% tags=["parameters", "hide-input"]
-dataset = "fashion-mnist"  # data set of the models: "fashion-mnist" (embedded) or "cifar10" (needs data_root)
-data_root = ""  # folder of a user-supplied data set (empty: the embedded default)
+dataset = "fashion-mnist"  # data set of the models: "fashion-mnist"
+#   (embedded) or "cifar10" (needs data_root)
+#   | one of fashion-mnist, cifar10
+data_root = ""  # folder of a user-supplied data set (empty: the embedded
+#   default) | length [0, 4096]
 epochs = 0  # training epochs per model (0: each variant's default recipe)
+#   | in [0, 1000]
 train_size = 0  # training images per model (0: the whole training set)
-n_v1_samples = 5000  # receptive fields drawn to compare with the primate histograms
+#   | in [0, 60000]
+n_v1_samples = 5000  # receptive fields drawn to compare with the primate
+#   histograms | in [1, 1000000]
 n_noise_draws = 200  # noise draws per unit for the mean-variance relation
-n_examples = 3  # test images shown under attack
-n_eval = 100  # test images scored under attack
-eps_linf = 0.1  # L-inf attack radius (pixel values in [0, 1])
-eps_l2 = 1.5  # L2 attack radius
-eps_l1 = 15.0  # L1 attack radius
-attack_steps = 16  # PGD steps (step size eps / 4)
-eot = 8  # noise draws averaged per attack gradient on the stochastic network
-eps_eot = 0.03  # L-inf radius of the EOT comparison on the stochastic network
-noise_scale = 1.0  # multiplies the VOne noise standard deviation (1: the network of the other chapters)
-seed = 0  # image choice, attack starts and noise draws
-conv_eps = 0.03  # L-inf radius of the attack-convergence panel (chapter 01's smallest attack)
-n_accuracy = 250  # chapter 01's accuracy images, of which the convergence panel takes n_convergence
-n_convergence = 100  # test images of the attack-convergence panel and of AutoAttack
+#   | in [2, 100000]
+n_examples = 3  # test images shown under attack | in [1, 20]
+n_eval = 100  # test images scored under attack | in [1, 10000]
+eps_linf = 0.1  # L-inf attack radius (pixel values in [0, 1]) | in [0, 1]
+eps_l2 = 1.5  # L2 attack radius | in [0, 60]
+eps_l1 = 15.0  # L1 attack radius | in [0, 3072]
+attack_steps = 16  # PGD steps (step size eps / 4) | in [1, 10000]
+eot = 8  # noise draws averaged per attack gradient on the stochastic
+#   network | in [1, 1000]
+eps_eot = 0.03  # L-inf radius of the EOT comparison on the stochastic
+#   network | in [0, 1]
+noise_scale = 1.0  # multiplies the VOne noise standard deviation (1: the
+#   network of the other chapters) | in [0, 100]
+seed = 0  # image choice, attack starts and noise draws | in [0, 1e9]
+conv_eps = 0.03  # L-inf radius of the attack-convergence panel (chapter
+#   01's smallest attack) | in [0, 1]
+n_accuracy = 250  # chapter 01's accuracy images, of which the convergence
+#   panel takes n_convergence | in [1, 10000]
+n_convergence = 100  # test images of the attack-convergence panel and of
+#   AutoAttack | in [1, 10000]
 convergence_steps = [1, 3, 10, 30, 100]  # PGD steps of the panel
-convergence_eot = [1, 4, 16, 32]  # EOT draws per step of the panel (the stochastic networks)
-chapter_steps = 10  # the PGD steps of chapters 01 and 03 (the setting the panel checks)
-chapter_eot = 8  # their EOT draws
+#   | each in [1, 10000] | length [1, 12]
+convergence_eot = [1, 4, 16, 32]  # EOT draws per step of the panel (the
+#   stochastic networks) | each in [1, 1000] | length [1, 12]
+chapter_steps = 10  # the PGD steps of chapters 01 and 03 (the setting the
+#   panel checks) | in [1, 10000]
+chapter_eot = 8  # their EOT draws | in [1, 1000]
 n_draws = 16  # noise draws when scoring the stochastic networks
-autoattack = True  # also attack every network with AutoAttack's 'rand' version (pyautoattack)
-reference_per_class = 50  # M of the class manifolds compared with the companion code's (P = 10 classes)
-check_findings = True  # assert that the chapters' attack is converged (False for test-sized runs)
+#   | in [1, 1000]
+autoattack = True  # also attack every network with AutoAttack's 'rand'
+#   version (pyautoattack)
+reference_per_class = 50  # M of the class manifolds compared with the
+#   companion code's (P = 10 classes) | in [2, 1000]
+check_findings = True  # assert that the chapters' attack is converged
+#   (False for test-sized runs)
+
 
 # %%
 matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "font.size": 9, "axes.titlesize": 9})

@@ -418,3 +418,21 @@ def test_robust_accuracy_refuses_a_negative_radius(tiny_net) -> None:
     """eps is checked up front (before, eps < 0 skipped the attack and returned the clean accuracy)."""
     with pytest.raises(ValueError, match="eps=-0.1 is too small"):
         robust_accuracy(tiny_net, (torch.rand(2, 1, 28, 28), torch.tensor([0, 1])), eps=-0.1)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+@pytest.mark.parametrize("attack", ["pgd", "fgsm", "accuracy", "robust_accuracy"])
+def test_non_finite_inputs_are_refused_by_name(tiny_net, attack, bad) -> None:
+    """A NaN input made every gradient NaN and pgd returned NaN, silently."""
+    x, y = torch.rand(2, 1, 28, 28), torch.tensor([0, 1])
+    x[1, 0, 3, 4] = bad
+    call = {
+        "pgd": lambda: pgd(tiny_net, x, y, eps=0.1, steps=1),
+        "fgsm": lambda: fgsm(tiny_net, x, y, eps=0.1),
+        "accuracy": lambda: accuracy(tiny_net, x, y),
+        "robust_accuracy": lambda: robust_accuracy(tiny_net, (x, y), eps=0.1, steps=1),
+    }[attack]
+    with pytest.raises(ValueError) as err:
+        call()
+    message = "x holds 1 values that are not finite numbers (NaN or inf), the first at index (1, 0, 3, 4)"
+    assert str(err.value) == f"{message}: {bad}"

@@ -212,3 +212,79 @@ def test_validate_params_on_a_dataclass() -> None:
 def test_check_choice_lists_the_choices() -> None:
     with pytest.raises(ValueError, match=r"split='dev' is not allowed; choose one of \['train', 'test'\]"):
         check_choice("split", "dev", ("train", "test"))
+
+
+@pytest.mark.parametrize(
+    "constraint, good, bad, message",
+    [
+        (Interval(float, 0.0, 1.0, closed="right"), [1.0, 1e-9], [0.0, -1.0], "x=0.0 is too small; it must be > 0.0"),
+        (Interval(float, 0.0, 1.0, closed="left"), [0.0, 0.5], [1.0], "x=1.0 is too large; it must be < 1.0"),
+        (Interval(int, 0, 3, closed="neither"), [1, 2], [0, 3], "x=0 is too small; it must be > 0"),
+        (Interval(float, 0.0, math.inf, finite=False), [math.inf, 0.0], [math.nan, -1.0],
+         "x=nan is not allowed; it must be a number in [0.0, inf]"),
+    ],
+)
+def test_open_and_half_open_intervals(constraint, good, bad, message) -> None:
+    assert all(constraint.accepts(v) for v in good) and not any(constraint.accepts(v) for v in bad)
+    with pytest.raises(ValueError) as err:
+        constraint.convert("x", bad[0])
+    assert str(err.value) == message
+    assert constraint.accepts(constraint.valid_example())
+    assert constraint.invalid_examples() and not any(constraint.accepts(v) for v in constraint.invalid_examples())
+    with pytest.raises(ValueError, match="is empty"):
+        Interval(float, 1.0, 1.0, closed="left")
+    with pytest.raises(ValueError, match="closed='open' is not allowed"):
+        Interval(float, 0.0, 1.0, closed="open")
+
+
+def test_nan_is_in_no_interval() -> None:
+    """Even one that admits infinities: ``Interval(float, 0, None, finite=False)`` (a ball radius) refuses NaN."""
+    radius = Interval(float, 0.0, None, finite=False)
+    assert radius.convert("R", math.inf) == math.inf and not radius.accepts(math.nan)
+    assert Interval(float, 0.0, 1.0, closed="right").describe() == "a number in (0.0, 1.0]"
+
+
+@pytest.fixture
+def read_only_dir(tmp_path):
+    """A folder this process cannot create files in: a mode-0500 folder, or (as root, who ignores modes) /sys."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    if os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir(mode=0o500)
+        yield folder
+        folder.chmod(0o700)
+        return
+    try:
+        tempfile.TemporaryFile(dir="/sys").close()
+    except OSError:
+        yield Path("/sys")
+        return
+    pytest.skip("no read-only folder available")
+
+
+def test_output_locations_are_checked_without_writing(tmp_path, read_only_dir) -> None:
+    from advgeom.checks import check_output_dir, check_output_file
+
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    assert check_output_dir("--out", tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
+    assert check_output_file("--out", tmp_path / "new" / "results.csv") == tmp_path / "new" / "results.csv"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]  # nothing created, the probe removed
+    cases = [
+        (check_output_dir, "", "--out is empty"),
+        (check_output_dir, a_file, f"--out '{a_file}' is a file, not a folder"),
+        (check_output_dir, a_file / "sub", f"--out '{a_file / 'sub'}' lies under the file {a_file}, not a folder"),
+        (check_output_dir, read_only_dir / "book", f"--out '{read_only_dir / 'book'}' is not writable"),
+        (check_output_file, "", "--out is empty"),
+        (check_output_file, tmp_path, f"--out '{tmp_path}' is a folder; give a file name"),
+        (check_output_file, a_file / "r.csv", "lies under the file"),
+        (check_output_file, read_only_dir / "r.csv", "is not writable"),
+    ]
+    for check, path, fragment in cases:
+        with pytest.raises(ValueError) as err:
+            check("--out", path)
+        assert fragment in str(err.value), (path, str(err.value))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]

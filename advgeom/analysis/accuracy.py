@@ -12,6 +12,7 @@ on the same examples (:meth:`AccuracySweep.difference`).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -27,23 +28,31 @@ from advgeom.cache import cache_path, cached
 from advgeom.checks import check_choice
 from advgeom.fingerprint import model_fingerprint, tensor_digest
 
-SCORES_FORMAT = 1
+# 2: a checked cache entry (advgeom.cache); 1: a bare .npy file
+SCORES_FORMAT = 2
+
+
+def encode_scores(scores: np.ndarray) -> bytes:
+    """Per-example scores as the payload of a cache entry (an ``.npy`` image, no pickle)."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(scores, dtype=np.float64), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def decode_scores(payload: bytes) -> np.ndarray:
+    """Per-example scores read back from their payload: one finite value in [0, 1] per example, else ValueError."""
+    scores = np.load(io.BytesIO(payload), allow_pickle=False)
+    bad = scores.ndim != 1 or len(scores) == 0 or not np.all(np.isfinite(scores))
+    if bad or scores.min() < 0 or scores.max() > 1:
+        raise ValueError(f"per-example scores must be a non-empty vector of fractions in [0, 1], got {scores!r:.80}")
+    return scores
 
 
 def cached_scores(key: Mapping, compute: Callable[[], np.ndarray]) -> np.ndarray:
-    """Per-example scores (values in [0, 1]) cached as a ``.npy`` file under ``cache_dir()/robust-scores``."""
-
-    def save(scores: np.ndarray, path) -> None:
-        with open(path, "wb") as f:
-            np.save(f, np.asarray(scores, dtype=np.float64), allow_pickle=False)
-
-    def load(path) -> np.ndarray:
-        scores = np.load(path, allow_pickle=False)
-        if scores.ndim != 1 or not np.all(np.isfinite(scores)) or scores.min() < 0 or scores.max() > 1:
-            raise ValueError(f"{path} does not hold per-example scores")
-        return scores
-
-    return cached(cache_path("robust-scores", {"format": SCORES_FORMAT, **key}, ".npy"), compute, save, load)
+    """Per-example scores cached as a checked entry under ``cache_dir()/robust-scores``
+    (:func:`advgeom.cache.cached`)."""
+    key = {"format": SCORES_FORMAT, **key}
+    return cached(cache_path("robust-scores", key, ".npy"), key, compute, encode_scores, decode_scores)
 
 
 def pgd_scores(

@@ -10,16 +10,18 @@ manifolds with MFTMA (:func:`advgeom.geometry.manifold_analysis`). Two measureme
   exemplar manifolds overlap.
 
 :func:`measure` is the one cached entry point for both (also used by the distributed sweeps of
-:mod:`advgeom.analysis.sweep`): a result is stored under ``cache_dir()/measure`` keyed by the
-model's content fingerprint, the inputs' digest, the protocol and the layers, and is returned
-as read back from its file, so a fresh and a cached result are identical.
+:mod:`advgeom.analysis.sweep`): a result is stored under ``cache_dir()/measure`` as a checked cache
+entry (:mod:`advgeom.cache`) keyed by the model's content fingerprint, the inputs' digest, the
+protocol and the layers, and is returned as read back, so a fresh and a cached result are
+identical. A table read back must also have exactly the columns of its kind, the layers asked for
+and finite metrics (:func:`check_measurement`); one that does not is set aside and recomputed.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,7 @@ from torch import nn
 
 from advgeom.analysis.manifolds import random_projection, representations, split_by_label, split_exemplars
 from advgeom.analysis.protocol import Protocol, perturb, with_protocol_columns
-from advgeom.cache import atomic_path, cache_path
+from advgeom.cache import cache_path, load_entry, write_entry
 from advgeom.checks import check_choice
 from advgeom.fingerprint import model_fingerprint, tensor_digest
 from advgeom.geometry import centroid_overlap, manifold_analysis
@@ -41,10 +43,12 @@ KINDS = ("manifolds", "overlap")
 METRICS = ("capacity", "radius", "dimension", "center_correlation", "K")
 STANDARD_ERRORS = ("capacity_se", "radius_se", "dimension_se")  # over MFTMA's Gaussian samples
 SPECTRUM = ("PR", "EVD90")  # participation ratio and EVD90 of all the layer's points (advgeom.geometry.spectrum)
+SIZES = ("P", "M", "N")  # manifolds, points per manifold (the smallest), features
 OVERLAP_METRICS = ("pair_capacity", "overlap", "pair_capacity_se", "overlap_se")  # se: over MFTMA samples; images
-# 3: one cache for both kinds, keyed by the model's content fingerprint (format 2 keyed by checkpoint name)
-# 4: standard errors, PR, EVD90, P, M, N columns; radius with n_t - 1
-MEASURE_FORMAT = 4
+# 5: checked cache entries (checksum, key, columns, finite metrics) with standard errors, PR, EVD90, P, M, N;
+# 4: standard errors without the checked entry; 3: one cache for both kinds, keyed by the model's content
+# fingerprint (format 2 keyed by checkpoint name)
+MEASURE_FORMAT = 5
 
 
 def manifold_geometry(
@@ -160,32 +164,84 @@ def parse_measurement(source: Any) -> pd.DataFrame:
     return frame
 
 
-def as_stored(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` as it reads back from the cache (the same values and column types, without a file)."""
-    return parse_measurement(io.StringIO(frame.to_csv(index=False)))
+def _metrics(kind: str) -> tuple[str, ...]:
+    if check_choice("kind", kind, KINDS) == "manifolds":
+        return METRICS + STANDARD_ERRORS + SPECTRUM + SIZES
+    return OVERLAP_METRICS
 
 
-def read_measurement(path: Path) -> pd.DataFrame | None:
-    """The cached table at ``path``, or None when missing or unreadable (then removed, with a warning)."""
-    if not path.exists():
-        return None
-    try:
-        return parse_measurement(path)
-    except Exception as err:  # noqa: BLE001 - any failure to load means "not a good cache entry"
-        import warnings
-
-        warnings.warn(f"cache file {path} is unreadable ({err!r}); recomputing it", stacklevel=3)
-        path.unlink(missing_ok=True)
-        return None
+def measurement_columns(kind: str) -> list[str]:
+    """The columns of a ``kind`` measurement table: layer, depth, the metrics, then every protocol field."""
+    return ["layer", "depth", *_metrics(kind), *(f.name for f in fields(Protocol))]
 
 
-def store_measurement(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """Write ``frame`` atomically to ``path`` and return it as read back (fresh and cached results are identical)."""
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False)
-    stored = read_measurement(path)
-    if stored is None:  # pragma: no cover - we just wrote it
-        raise RuntimeError(f"could not read back the measurement just written to {path}")
+def check_measurement(
+    frame: pd.DataFrame, kind: str, protocol: Protocol, layers: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """``frame`` if it is a whole ``kind`` table measured with ``protocol``: exactly its columns, one row per layer
+    (``layers`` when given) with depths 0, 1, ..., finite metrics and the protocol's values in its columns; else
+    ValueError saying what is wrong."""
+    expected = measurement_columns(kind)
+    if list(frame.columns) != expected:
+        missing, extra = sorted(set(expected) - set(frame)), sorted(set(frame) - set(expected))
+        raise ValueError(f"its columns are not those of a {kind!r} table (missing {missing}, unexpected {extra})")
+    if layers is not None and list(frame["layer"]) != list(layers):
+        raise ValueError(f"it holds the layers {list(frame['layer'])}, not {list(layers)}")
+    if list(frame["depth"]) != list(range(len(frame))):
+        raise ValueError("its depths are not 0, 1, 2, ... (rows missing or out of order)")
+    metrics = frame[list(_metrics(kind))]
+    values = metrics.to_numpy(dtype=float, na_value=np.nan)
+    # a standard error may be undefined (NaN: one image, one sample), never infinite
+    undefined = np.isnan(values) & np.array([c.endswith("_se") for c in metrics.columns])
+    finite = np.isfinite(values) | undefined
+    if not finite.all():
+        row, col = np.argwhere(~finite)[0]
+        raise ValueError(f"its {metrics.columns[col]} at layer {frame['layer'].iloc[row]!r} is not a finite number")
+    columns = expected[2 + len(metrics.columns) :]
+    if frame[columns].to_csv(index=False) != with_protocol_columns(pd.DataFrame(index=frame.index), protocol).to_csv(
+        index=False
+    ):
+        raise ValueError("its protocol columns do not hold the protocol it was measured with")
+    return frame
+
+
+def encode_measurement(frame: pd.DataFrame) -> bytes:
+    """A measurement table as its cache payload (CSV)."""
+    return frame.to_csv(index=False).encode()
+
+
+def decode_measurement(
+    payload: bytes, kind: str, protocol: Protocol, layers: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """A measurement table from its cache payload, checked (:func:`check_measurement`)."""
+    return check_measurement(parse_measurement(io.BytesIO(payload)), kind, protocol, layers)
+
+
+def as_stored(
+    frame: pd.DataFrame, kind: str, protocol: Protocol, layers: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """``frame`` as it reads back from the cache (the same values and column types, checked, without a file)."""
+    return decode_measurement(encode_measurement(frame), kind, protocol, layers)
+
+
+def _decoder(key: Mapping) -> Any:
+    """The payload decoder of the entry of :func:`measure_key` ``key``."""
+    protocol = Protocol(**key["protocol"])
+    return lambda payload: decode_measurement(payload, key["kind"], protocol, key["layers"])
+
+
+def read_measurement(key: Mapping) -> pd.DataFrame | None:
+    """The cached table of :func:`measure_key` ``key``, or None when missing or damaged (then set aside, with a
+    warning naming the file and the reason; see :func:`advgeom.cache.load_entry`)."""
+    return load_entry(measure_path(key), key, _decoder(key))
+
+
+def store_measurement(frame: pd.DataFrame, key: Mapping) -> pd.DataFrame:
+    """Write ``frame`` as the entry of ``key`` (atomically) and return it as read back (fresh and cached results
+    are identical); a table that fails :func:`check_measurement` raises instead of being stored."""
+    payload = encode_measurement(frame)
+    stored = _decoder(key)(payload)
+    write_entry(measure_path(key), key, payload)
     return stored
 
 
@@ -207,12 +263,13 @@ def measure(
     writes nothing, and returns the result as it would have read back (:func:`as_stored`).
     """
     if not cache:
-        return as_stored(MEASUREMENTS[check_choice("kind", kind, KINDS)](model, x, y, protocol, layers))
-    path = measure_path(measure_key(model_fingerprint(model), x, y, protocol, layers, kind))
-    cached = read_measurement(path)
+        frame = MEASUREMENTS[check_choice("kind", kind, KINDS)](model, x, y, protocol, layers)
+        return as_stored(frame, kind, protocol, layers)
+    key = measure_key(model_fingerprint(model), x, y, protocol, layers, kind)
+    cached = read_measurement(key)
     if cached is not None:
         return cached
-    return store_measurement(MEASUREMENTS[kind](model, x, y, protocol, layers), path)
+    return store_measurement(MEASUREMENTS[kind](model, x, y, protocol, layers), key)
 
 
 def measure_grid(

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from advgeom.cache import atomic_path, param_key
-from advgeom.checks import check_choice, check_float, check_int
+from advgeom.checks import Constraint, Interval, Options, check_choice, check_float, check_int, check_output_file
 
 if TYPE_CHECKING:  # heavy imports stay lazy: `advgeom --help` must not load torch
     import pandas as pd
@@ -203,20 +203,27 @@ def _run(task: SweepTask, threads: int, cache: bool = True) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- runner
 
 
-def task_path(task: SweepTask, fingerprint: str | None = None) -> Path:
-    """The cache file of a task: its measurement's (:func:`advgeom.analysis.measurements.measure_path`).
+def task_key(task: SweepTask, fingerprint: str | None = None) -> dict:
+    """The cache key of a task: its measurement's (:func:`advgeom.analysis.measurements.measure_key`).
 
     ``fingerprint``: the network's :func:`~advgeom.fingerprint.model_fingerprint` if known (else the
     network is built, or loaded, here to compute it).
     """
-    from advgeom.analysis.measurements import measure_key, measure_path
+    from advgeom.analysis.measurements import measure_key
     from advgeom.device import default_device
     from advgeom.fingerprint import model_fingerprint
 
     if fingerprint is None:
         fingerprint = model_fingerprint(_model(task.model, str(default_device())))
     x, y = _data(task.data)
-    return measure_path(measure_key(fingerprint, x, y, task.protocol, task.layers, task.kind))
+    return measure_key(fingerprint, x, y, task.protocol, task.layers, task.kind)
+
+
+def task_path(task: SweepTask, fingerprint: str | None = None) -> Path:
+    """The cache file of a task: its measurement's (:func:`advgeom.analysis.measurements.measure_path`)."""
+    from advgeom.analysis.measurements import measure_path
+
+    return measure_path(task_key(task, fingerprint))
 
 
 def run_sweep(
@@ -256,7 +263,7 @@ def run_sweep(
             "like 'tcp://host:8786'"
         )
     start = time.perf_counter()
-    paths: list[Path | None] = [None] * len(tasks)
+    keys: list[dict | None] = [None] * len(tasks)
     if cache:
         from advgeom.device import default_device
         from advgeom.fingerprint import model_fingerprint
@@ -264,15 +271,16 @@ def run_sweep(
         # every network is built (trained or loaded) once, here, before any task runs
         fingerprints = {spec: model_fingerprint(_model(spec, str(default_device()))) for spec in
                         dict.fromkeys(t.model for t in tasks)}  # fmt: skip
-        paths = [task_path(t, fingerprints[t.model]) for t in tasks]
-    results: list[pd.DataFrame | None] = [read_measurement(p) if p is not None else None for p in paths]
+        keys = [task_key(t, fingerprints[t.model]) for t in tasks]
+    results: list[pd.DataFrame | None] = [read_measurement(k) if k is not None else None for k in keys]
     todo = [i for i, r in enumerate(results) if r is None]
     n_cached = len(tasks) - len(todo)
     if todo:
         bar = tqdm(total=len(todo), desc=f"sweep ({n_cached} cached)", disable=not progress)
 
         def finish(i: int, frame: pd.DataFrame) -> None:
-            results[i] = store_measurement(frame, paths[i]) if paths[i] is not None else frame
+            key = keys[i]
+            results[i] = store_measurement(frame, key) if key is not None else frame
             bar.update()
 
         try:
@@ -345,36 +353,101 @@ def _run_distributed(tasks, todo, finish: Callable, client, scheduler, n_workers
 # ----------------------------------------------------------------------------- command line
 
 
+@dataclass(frozen=True)
+class OptionValue:
+    """An argparse ``type=``: one word of an option, read as ``kind`` and checked against ``constraint``.
+
+    A bad word is refused as the command line is read, before anything is built, with a message naming
+    the option (``argument --n-t: n_t=0 is too small; it must be >= 1``).
+    """
+
+    name: str
+    kind: type
+    constraint: Constraint
+
+    def __call__(self, text: str) -> Any:
+        try:
+            value = self.kind(text)
+        except ValueError:
+            wanted = {int: "an integer", float: "a number"}.get(self.kind, self.kind.__name__)
+            raise argparse.ArgumentTypeError(f"{text!r} is not {wanted}") from None
+        try:
+            return self.constraint.convert(self.name, value)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _option_constraints() -> dict[str, tuple[type, Constraint]]:
+    """The declared values of ``advgeom sweep``'s options: destination -> (word type, constraint). Sizes are
+    bounded so that a typo cannot ask for terabytes; the protocol, data and networks check the rest."""
+    from advgeom.analysis.protocol import MANIFOLDS
+    from advgeom.attacks import NORMS
+    from advgeom.data import DATASETS
+
+    count = {"repeats": (1, 1000), "attack_steps": (1, 10_000), "eot": (1, 1000), "width": (2, 20_000),
+             "n_t": (1, 5000), "n_classes": (2, 1000), "per_class": (1, 10_000), "epochs": (1, 1000),
+             "train_size": (1, 10_000_000), "workers": (1, 1024), "seeds": (0, 10**9)}  # fmt: skip
+    out: dict[str, tuple[type, Constraint]] = {k: (int, Interval(int, lo, hi)) for k, (lo, hi) in count.items()}
+    out.update(eps=(float, Interval(float, 0.0, None)), noise_scale=(float, Interval(float, 0.0, 100.0)),
+               manifold=(str, Options(MANIFOLDS)), norm=(str, Options(NORMS)), dataset=(str, Options(DATASETS)))
+    return out
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``advgeom sweep``."""
+    """The options of ``advgeom sweep``; every numeric or named option is read through :class:`OptionValue`."""
+    checked = {dest: OptionValue(dest, kind, constraint) for dest, (kind, constraint) in _option_constraints().items()}
     parser.add_argument(
         "--model", action="append", required=True, metavar="NAME[=CHECKPOINT]",
         help="a network of `advgeom.zoo.list_networks()` (the vision zoo: standard, adversarial, vone, vone_nonoise; "
         "ImageNet-scale: resnet50, vone_resnet50 with a local checkpoint file, resnet50=/path/to/ckpt.pt); repeatable",
     )  # fmt: skip
-    parser.add_argument("--eps", type=float, nargs="+", default=[0.0], help="attack strengths (default: 0)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds: images, attacks, MFTMA")
-    parser.add_argument("--manifold", default="exemplar", help="class or exemplar (default exemplar)")
-    parser.add_argument("--norm", default="linf", help="linf, l2 or l1")
-    parser.add_argument("--repeats", type=int, default=8, help="M perturbed versions per exemplar")
-    parser.add_argument("--attack-steps", type=int, default=16, help="PGD steps")
-    parser.add_argument("--eot", type=int, default=None, help="noise draws per attack gradient (default: 8 if noisy)")
-    parser.add_argument("--width", type=int, default=2000, help="random-projection width")
-    parser.add_argument("--n-t", type=int, default=200, help="MFTMA Gaussian samples")
+    parser.add_argument("--eps", type=checked["eps"], nargs="+", default=[0.0], help="attack strengths (default: 0)")
+    parser.add_argument("--seeds", type=checked["seeds"], nargs="+", default=[0], help="seeds: images, attacks, MFTMA")
+    parser.add_argument("--manifold", type=checked["manifold"], default="exemplar",
+                        help="class or exemplar (default exemplar)")  # fmt: skip
+    parser.add_argument("--norm", type=checked["norm"], default="linf", help="linf, l2 or l1")
+    parser.add_argument("--repeats", type=checked["repeats"], default=8, help="M perturbed versions per exemplar")
+    parser.add_argument("--attack-steps", type=checked["attack_steps"], default=16, help="PGD steps")
+    parser.add_argument("--eot", type=checked["eot"], default=None,
+                        help="noise draws per attack gradient (default: 8 if noisy)")  # fmt: skip
+    parser.add_argument("--width", type=checked["width"], default=2000, help="random-projection width")
+    parser.add_argument("--n-t", type=checked["n_t"], default=200, help="MFTMA Gaussian samples")
     parser.add_argument("--layers", nargs="+", default=None, help="layers to analyse (default all)")
     parser.add_argument("--per-layer", action="store_true", help="one task per layer")
-    parser.add_argument("--dataset", default="fashion-mnist", help="fashion-mnist, cifar10 or imagefolder")
+    parser.add_argument("--dataset", type=checked["dataset"], default="fashion-mnist",
+                        help="fashion-mnist, cifar10 or imagefolder")  # fmt: skip
     parser.add_argument("--data-root", default=None, help="folder of a user-supplied data set")
     parser.add_argument("--split", default=None, help="data split / ImageFolder sub-folder (default test; val)")
-    parser.add_argument("--n-classes", type=int, default=10, help="classes drawn per seed")
-    parser.add_argument("--per-class", type=int, default=5, help="images per class")
-    parser.add_argument("--noise-scale", type=float, default=None, help="VOne noise multiplier")
-    parser.add_argument("--epochs", type=int, default=None, help="training epochs of zoo models (default recipe)")
-    parser.add_argument("--train-size", type=int, default=None, help="train zoo models on this many images")
+    parser.add_argument("--n-classes", type=checked["n_classes"], default=10, help="classes drawn per seed")
+    parser.add_argument("--per-class", type=checked["per_class"], default=5, help="images per class")
+    parser.add_argument("--noise-scale", type=checked["noise_scale"], default=None, help="VOne noise multiplier")
+    parser.add_argument("--epochs", type=checked["epochs"], default=None,
+                        help="training epochs of zoo models (default recipe)")  # fmt: skip
+    parser.add_argument("--train-size", type=checked["train_size"], default=None,
+                        help="train zoo models on this many images")  # fmt: skip
     parser.add_argument("--scheduler", default="local", help="local, synchronous, serial, or tcp://HOST:PORT")
-    parser.add_argument("--workers", type=int, default=None, help="LocalCluster worker processes")
+    parser.add_argument("--workers", type=checked["workers"], default=None, help="LocalCluster worker processes")
     parser.add_argument("--out", default=None, help="write the results to this CSV file")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def check_layers(models: Sequence[NetSpec], layers: Sequence[str]) -> None:
+    """ValueError naming the first of ``layers`` that some network of ``models`` does not have (its
+    untrained architecture is built to list them: nothing is trained or loaded)."""
+    import torch
+
+    from advgeom.models import layer_names
+    from advgeom.zoo import build_network, network_info
+
+    for spec in models:
+        options = {k: v for k, v in spec.kwargs.items() if k in network_info(spec.name).build_options}
+        with torch.random.fork_rng(devices=[]):  # building draws weights: leave the caller's RNG alone
+            names = layer_names(build_network(spec.name, **options))
+        unknown = [layer for layer in layers if layer not in names]
+        if unknown:
+            raise ValueError(
+                f"--layers: {unknown[0]!r} is not a layer of {spec.label}; its layers are {', '.join(names)}"
+            )
 
 
 def parse_model(text: str, args: argparse.Namespace) -> NetSpec:
@@ -399,10 +472,14 @@ def parse_model(text: str, args: argparse.Namespace) -> NetSpec:
 
 
 def run_from_args(args: argparse.Namespace) -> pd.DataFrame:
-    """What ``advgeom sweep`` does: build the grid, run it, write ``--out``, print a summary."""
+    """What ``advgeom sweep`` does: check ``--out`` and ``--layers``, build the grid, run it, write ``--out``,
+    print a summary."""
     from advgeom.analysis.protocol import Protocol
 
+    out = check_output_file("--out", args.out) if args.out is not None else None  # before any compute
     models = [parse_model(m, args) for m in args.model]
+    if args.layers:
+        check_layers(models, args.layers)
     split = args.split or ("val" if args.dataset == "imagefolder" else "test")
     data = DataSpec(args.dataset, split, args.data_root, args.n_classes, args.per_class)
     protocol = Protocol(
@@ -412,8 +489,8 @@ def run_from_args(args: argparse.Namespace) -> pd.DataFrame:
     tasks = make_tasks(models, args.eps, args.seeds, protocol=protocol, data=data, layers=args.layers,
                        per_layer=args.per_layer)  # fmt: skip
     frame = run_sweep(tasks, scheduler=args.scheduler, n_workers=args.workers, progress=not args.quiet)
-    if args.out:
-        with atomic_path(args.out) as tmp:
+    if out is not None:
+        with atomic_path(out) as tmp:
             frame.to_csv(tmp, index=False)
     summary = frame.groupby(["model", "eps", "layer"], sort=False)[["capacity", "radius", "dimension"]].median()
     print(summary.to_string(float_format=lambda v: f"{v:.3f}"))

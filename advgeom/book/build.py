@@ -27,6 +27,7 @@ from advgeom.book.notebooks import (
     resolve_params,
 )
 from advgeom.book.pages import write_effective_toc, write_explorer_page, write_glance_page, write_parameters_page
+from advgeom.checks import check_output_dir
 
 
 class BookBuildError(RuntimeError):
@@ -98,6 +99,7 @@ def make_book(
 ) -> Path:
     """What ``advgeom book`` does: vendor the offline assets, execute the notebooks (all, or
     ``only``) into ``out_dir``, check every notebook has an executed copy, build; return the HTML dir.
+    Parameters, presets and the output folders (``out_dir``, ``_build``, ``_static``) are checked first.
 
     ``allow_missing``: build even if some notebooks have no executed copy (their pages are left
     out of the book, with a note) instead of refusing."""
@@ -111,6 +113,8 @@ def make_book(
         resolve_params(path, None, preset)
     out = Path(out_dir)
     out = out if out.is_absolute() else root / out
+    for folder in (out, root / "_build", *([root / "_static"] if vendor else [])):
+        check_output_dir("the book's output folder", folder)
 
     def check_executed(will_run: Sequence[Path]) -> None:
         missing = [p.stem for p in notebooks if p not in will_run and not (out / f"{p.stem}.ipynb").exists()]

@@ -5,9 +5,10 @@ directory set to the repository root (so relative paths mean the same thing in t
 and in the book) and the environment variables ``ADVGEOM_BOOK=1`` (:data:`advgeom.book.BOOK_ENV`;
 :mod:`advgeom.book.charts` then emits charts that render offline in the built book) and ``ADVGEOM_CHAPTER``
 (:data:`advgeom.book.CHAPTER_ENV`, the notebook's stem, which names the tables it publishes). The kernel talks over
-Unix sockets in a private folder, and Ctrl-C stops it at once. The output is written to a temporary file
+Unix sockets in a private folder, and Ctrl-C (or SIGTERM) stops it at once. The output is written to a temporary file
 beside the target and moved onto ``<out_dir>/<stem>.ipynb`` only on success; a failed run never overwrites
-a good executed notebook, its partial output is kept as ``<stem>.failed.ipynb``. Each run's time is recorded
+a good executed notebook, its partial output is kept as ``<stem>.failed.ipynb`` (also when Ctrl-C or SIGTERM
+stops it: the kernel is killed, its files removed). Each run's time is recorded
 (``cache_dir()/runner/timings.json``) and printed before the next run with the same parameters.
 
 The re-run note: under the title of every executed notebook :func:`run_notebook` inserts
@@ -50,8 +51,36 @@ RERUN_TAG = "advgeom-rerun"
 METADATA_KEY = "advgeom"
 
 
+KERNEL_FOLDER_PREFIX = "advgeom-kernel-"  # + "<pid of the runner>-<random>": its sockets and connection file
+
+
 class NotebookExecutionError(RuntimeError):
     """A notebook raised while executing (the message names the cell and the error)."""
+
+
+class Terminated(BaseException):
+    """The process received SIGTERM (raised by the handlers :func:`terminate_raises` and :func:`run_notebook`
+    install; a BaseException, so that no ``except Exception`` swallows it)."""
+
+
+@contextlib.contextmanager
+def terminate_raises() -> Iterator[None]:
+    """While in the block (in the main thread): SIGTERM raises :class:`Terminated`, so ``finally`` clauses
+    and clean-up run as they do for Ctrl-C, instead of the process dying on the spot."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # ------------------------------------------------------------------ the re-run note
@@ -207,6 +236,27 @@ def _make_readable(path: Path) -> None:
     path.chmod(0o666 & ~umask)
 
 
+def _keep_failed(tmp: Path, failed: Path) -> bool:
+    """Move the partial output ``tmp`` of a failed or interrupted run to ``failed``; whether there was one."""
+    if not (tmp.exists() and tmp.stat().st_size > 0):
+        return False
+    _make_readable(tmp)
+    os.replace(tmp, failed)
+    return True
+
+
+def check_kernel(kernel: str) -> None:
+    """ValueError naming ``kernel`` unless it is an installed Jupyter kernel (checked before anything runs)."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    manager = KernelSpecManager()
+    try:
+        manager.get_kernel_spec(kernel)
+    except NoSuchKernel:
+        installed = ", ".join(sorted(manager.find_kernel_specs())) or "none"
+        raise ValueError(f"kernel {kernel!r} is not an installed Jupyter kernel (installed: {installed})") from None
+
+
 def _remove_stale_runs(out: Path, stem: str) -> None:
     """Delete temporary outputs ``.<stem>.<pid>.*.running.ipynb`` left by runs whose process is gone (killed)."""
     for tmp in out.glob(f".{stem}.*.running.ipynb"):
@@ -298,6 +348,7 @@ def run_notebook(
 
     _quiet_papermill_inspection()
     path, values = resolve_params(name, params, preset)
+    check_kernel(kernel)
     root = repo_root()
     out = Path(out_dir)
     out = out if out.is_absolute() else root / out
@@ -336,14 +387,11 @@ def run_notebook(
         _add_rerun_note(tmp, path, values, preset, out, time.perf_counter() - start)
         _make_readable(tmp)
         os.replace(tmp, target)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated):
+        _keep_failed(tmp, failed)  # the cells that ran, for a look; the good page is untouched
         raise
     except Exception as err:
-        kept = ""
-        if tmp.exists() and tmp.stat().st_size > 0:
-            _make_readable(tmp)
-            os.replace(tmp, failed)
-            kept = f"; the failed notebook is kept at {failed}"
+        kept = f"; the failed notebook is kept at {failed}" if _keep_failed(tmp, failed) else ""
         raise NotebookExecutionError(f"notebook {path.stem} failed: {_describe_failure(err)}{kept}") from err
     finally:
         tmp.unlink(missing_ok=True)
@@ -376,26 +424,47 @@ def _private_kernel_transport() -> Iterator[dict[str, Any]]:
     """Engine options that connect to the kernel over Unix sockets in a private temporary folder.
 
     The default transport is TCP on localhost, where other local users could listen in (ipykernel
-    warns on every start). On POSIX systems the kernel's sockets go to a folder only this user can
-    read, removed afterwards; elsewhere (Windows has no IPC transport) nothing changes.
+    warns on every start). On POSIX systems the kernel's sockets and its connection file go to a folder
+    only this user can read, ``advgeom-kernel-<pid>-*`` in the temporary directory, removed afterwards;
+    folders left by runs whose process is gone (killed) are removed when the next run starts
+    (:func:`remove_stale_kernel_folders`). Elsewhere (Windows has no IPC transport) nothing changes.
     """
     if os.name != "posix":
         yield {}
         return
     from traitlets.config import Config
 
-    folder = tempfile.mkdtemp(prefix="advgeom-kernel-")  # mode 0700
+    remove_stale_kernel_folders()
+    folder = tempfile.mkdtemp(prefix=f"{KERNEL_FOLDER_PREFIX}{os.getpid()}-")  # mode 0700
+    kernel = {"transport": "ipc", "ip": os.path.join(folder, "kernel"),
+              "connection_file": os.path.join(folder, "connection.json")}  # fmt: skip
     try:
-        yield {"config": Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(folder, "kernel")}})}
+        yield {"config": Config({"KernelManager": kernel})}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def remove_stale_kernel_folders(root: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Remove the kernel folders ``advgeom-kernel-<pid>-*`` of this user in ``root`` (default: the temporary
+    directory) whose process is gone; return them. Folders of live runs and of other users are left alone."""
+    removed = []
+    for folder in Path(root or tempfile.gettempdir()).glob(f"{KERNEL_FOLDER_PREFIX}*"):
+        pid = folder.name[len(KERNEL_FOLDER_PREFIX) :].split("-", 1)[0]
+        try:
+            mine = folder.is_dir() and not folder.is_symlink() and folder.stat().st_uid == os.getuid()
+        except OSError:
+            continue
+        if mine and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
 @contextlib.contextmanager
 def _interrupt_stops_kernel() -> Iterator[None]:
-    """While executing: Ctrl-C (SIGINT) kills the kernel processes this runner started, then raises
-    ``KeyboardInterrupt``. Without it, papermill may wait for a busy kernel to finish its cell before
-    the interrupt is seen (minutes, in a long training cell)."""
+    """While executing: Ctrl-C (SIGINT) and SIGTERM kill the kernel processes this runner started, then raise
+    ``KeyboardInterrupt`` / :class:`Terminated`. Without it, papermill may wait for a busy kernel to finish
+    its cell before the interrupt is seen (minutes, in a long training cell)."""
     import threading
 
     if threading.current_thread() is not threading.main_thread():
@@ -410,10 +479,11 @@ def _interrupt_stops_kernel() -> Iterator[None]:
                 child.kill()
             except psutil.NoSuchProcess:
                 pass
-        raise KeyboardInterrupt
+        raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGINT, stop)
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -17,12 +17,13 @@ Recorded speech: :func:`load_word_folder` reads a Speech-Commands-style tree ``r
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import soundfile as sf
@@ -41,7 +42,7 @@ MORE_WORDS = ("bed", "bird", "cat", "dog", "happy", "house", "marvin", "sheila",
 NOISE_KINDS = ("pink", "babble", "none")
 SPLITS = ("train", "test")
 DEFAULT_SYNTH_WEIGHTS = {"espeak": 0.5, "flite": 0.3, "festival": 0.2}
-CORPUS_FORMAT = 1  # bump when the synthesis pipeline changes what a parameter set produces
+CORPUS_FORMAT = 2  # bump when the synthesis pipeline changes what a parameter set produces (2: checked entries)
 WAVEFORM_BOUNDS = (-1.0, 1.0)  # valid waveform range (int16 full scale): the attack bounds of word networks
 ASTERISK_DIRS = (
     Path("/usr/share/asterisk/sounds/en/digits"),
@@ -114,19 +115,29 @@ class WordCorpus:
         frame.insert(0, "word", np.asarray(self.words)[self.labels])
         return frame
 
-    def save(self, path: str | Path) -> None:
-        """Write to ``path`` as an uncompressed .npz (int16 audio, string metadata; no pickles)."""
+    def to_bytes(self) -> bytes:
+        """The corpus as an uncompressed .npz archive (int16 audio, string metadata; no pickles)."""
         arrays = {f"meta_{k}": v for k, v in self.meta.items()}
-        with open(path, "wb") as f:
-            np.savez(
-                f, waveforms=np.round(self.waveforms * _INT16).astype(np.int16), labels=self.labels,
-                words=np.asarray(self.words), sample_rate=np.int64(self.sample_rate),
-                config=np.asarray(json.dumps(self.config, sort_keys=True)), **arrays,
-            )  # fmt: skip
+        buffer = io.BytesIO()
+        np.savez(
+            buffer, waveforms=np.round(self.waveforms * _INT16).astype(np.int16), labels=self.labels,
+            words=np.asarray(self.words), sample_rate=np.int64(self.sample_rate),
+            config=np.asarray(json.dumps(self.config, sort_keys=True)), **arrays,
+        )  # fmt: skip
+        return buffer.getvalue()
+
+    def save(self, path: str | Path) -> None:
+        """Write to ``path`` as an uncompressed .npz (:meth:`to_bytes`)."""
+        Path(path).write_bytes(self.to_bytes())
 
     @classmethod
-    def load(cls, path: str | Path) -> WordCorpus:
-        """Read a corpus written by :meth:`save`."""
+    def from_bytes(cls, payload: bytes) -> WordCorpus:
+        """Read a corpus from the bytes :meth:`to_bytes` wrote."""
+        return cls.load(io.BytesIO(payload))
+
+    @classmethod
+    def load(cls, path: str | Path | BinaryIO) -> WordCorpus:
+        """Read a corpus written by :meth:`save` (a path, or a binary file object)."""
         with np.load(path, allow_pickle=False) as z:
             meta = {k.removeprefix("meta_"): z[k] for k in z.files if k.startswith("meta_")}
             return cls(
@@ -468,9 +479,10 @@ def synth_corpus(
     key = {**p, "versions": spec.versions()}
     return cached(
         cache_path("audio-corpus", key, ".npz"),
+        key,
         lambda: _build(p, workers=workers, progress=progress),
-        lambda corpus, path: corpus.save(path),
-        WordCorpus.load,
+        WordCorpus.to_bytes,
+        WordCorpus.from_bytes,
     )
 
 

@@ -4,15 +4,20 @@ Every loader returns images as float tensors in [0, 1] (channels first); normali
 lives inside the models. Fashion-MNIST (Xiao, Rasul & Vollgraf 2017) is read from the
 idx files installed by Debian's ``dataset-fashion-mnist`` package, with the published
 train/test split. CIFAR-10 (Krizhevsky 2009) is read from the "python version" pickle
-batches; an ImageNet-style tree is read with :class:`torchvision.datasets.ImageFolder`.
+batches by a restricted unpickler that builds nothing but containers, numbers, text and numpy
+arrays (a hostile file cannot run code); an ImageNet-style tree is read with
+:class:`torchvision.datasets.ImageFolder`.
 """
 
 from __future__ import annotations
 
 import gzip
+import math
 import pickle
+import zlib
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,26 +34,41 @@ SPLITS = ("train", "test")
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
+def _read_bytes(path: Path) -> bytes:
+    """The bytes of ``path``, gunzipped when its name ends in .gz; a damaged .gz raises ValueError naming it."""
+    if path.suffix != ".gz":
+        return path.read_bytes()
+    try:
+        with gzip.open(path, "rb") as f:
+            return f.read()
+    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
+        raise ValueError(f"{path} is not a readable gzip file ({err})") from None
+
+
 def read_idx(path: str | Path) -> np.ndarray:
     """Read an idx file (LeCun's MNIST format; gzip-compressed when the name ends in .gz) into an array.
 
     Header: two zero bytes, a type code, the number of dimensions, then each dimension as a
-    big-endian uint32; the data follow in C order.
+    big-endian uint32; the data follow in C order. A damaged file (bad magic number, a header or data
+    shorter or longer than announced, NaN or infinite values in a float file) raises ValueError naming it.
     """
     path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    raw = _read_bytes(path)
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
         raise ValueError(f"{path} is not an idx file (bad magic number {raw[:4]!r})")
     ndim = raw[3]
-    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    dtype = np.dtype(_IDX_DTYPES[raw[2]])
-    expected = int(np.prod(shape)) * dtype.itemsize
     offset = 4 + 4 * ndim
+    if len(raw) < offset:
+        raise ValueError(f"{path}: its header announces {ndim} dimensions but the file ends after {len(raw)} bytes")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: no overflow whatever the header says
     if len(raw) - offset != expected:
         raise ValueError(f"{path}: header announces shape {shape} ({expected} bytes) but holds {len(raw) - offset}")
-    return np.frombuffer(raw, dtype=dtype, offset=offset).reshape(shape)
+    array = np.frombuffer(raw, dtype=dtype, offset=offset).reshape(shape)
+    if dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError(f"{path} holds values that are not finite numbers (NaN or inf)")
+    return array
 
 
 def _find_idx(root: Path, stem: str) -> Path:
@@ -102,9 +122,80 @@ def _cifar_folder(root: Path) -> Path:
     )
 
 
+def _numpy_reconstruction() -> dict[tuple[str, str], Any]:
+    """The only globals a CIFAR-10 batch may name: numpy's array and dtype reconstruction, under the module
+    names numpy 1 and numpy 2 pickle them with; and ``_codecs.encode`` for latin-1 (how Python 3 writes bytes
+    in protocol-2 pickles), restricted to latin-1."""
+    import codecs
+    import importlib
+
+    multiarray = importlib.import_module("numpy._core.multiarray" if hasattr(np, "_core") else "numpy.core.multiarray")
+    numeric = importlib.import_module("numpy._core.numeric" if hasattr(np, "_core") else "numpy.core.numeric")
+
+    def latin1(text: str, encoding: str = "latin1") -> bytes:
+        if encoding != "latin1":
+            raise pickle.UnpicklingError(f"it encodes bytes as {encoding!r} (only latin1 is read)")
+        return codecs.encode(text, "latin1")
+
+    allowed: dict[tuple[str, str], Any] = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
+                                           ("_codecs", "encode"): latin1}  # fmt: skip
+    for package in ("numpy.core", "numpy._core"):
+        allowed[(f"{package}.multiarray", "_reconstruct")] = multiarray._reconstruct
+        allowed[(f"{package}.multiarray", "scalar")] = multiarray.scalar
+        allowed[(f"{package}.numeric", "_frombuffer")] = numeric._frombuffer
+    return allowed
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Unpickles builtin containers, bytes, str, numbers and numpy arrays; refuses any other Python object
+    (a pickle names what it builds: a hostile one names ``os.system`` and friends, which never run)."""
+
+    allowed = _numpy_reconstruction()
+
+    def find_class(self, module: str, name: str) -> Any:
+        found = self.allowed.get((module, name))
+        if found is None:
+            raise pickle.UnpicklingError(
+                f"it asks for the Python object {module}.{name}, which a CIFAR-10 batch never holds "
+                "(refused: unpickling it could run code)"
+            )
+        return found
+
+
+def read_cifar_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """One CIFAR-10 python batch: ``(data (N, 3072) uint8, labels (N,) int64 in 0..9)``.
+
+    Read by a restricted unpickler (:class:`_BatchUnpickler`: nothing but containers, numbers, text and
+    numpy arrays is ever built), then checked; anything else raises ValueError naming the file.
+    """
+    path = Path(path)
+    with open(path, "rb") as f:
+        try:
+            batch = _BatchUnpickler(f, encoding="bytes").load()
+        except Exception as err:
+            raise ValueError(f"{path} is not a CIFAR-10 pickle batch ({' '.join(str(err).split())[:300]})") from None
+    if not isinstance(batch, dict):
+        raise ValueError(f"{path} holds a {type(batch).__name__}, expected a dict with b'data' and b'labels'")
+    data, labels = batch.get(b"data", batch.get("data")), batch.get(b"labels", batch.get("labels"))
+    if data is None or labels is None:
+        raise ValueError(f"{path} lacks the 'data' / 'labels' entries of a CIFAR-10 batch (keys {list(batch)})")
+    data, labels = np.asarray(data), np.asarray(labels)
+    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or labels.shape != (len(data),):
+        raise ValueError(
+            f"{path}: data shape {data.shape} / labels shape {labels.shape}; expected (N, 3072) and N labels"
+        )
+    if data.dtype.kind not in "ui" or (data.size and not (data.min() >= 0 and data.max() <= 255)):
+        raise ValueError(f"{path}: data must be pixel values 0..255, got {data.dtype} values")
+    if labels.dtype.kind not in "ui" or (labels.size and not (labels.min() >= 0 and labels.max() <= 9)):
+        bad = labels[(labels < 0) | (labels > 9)][:1] if labels.dtype.kind in "uif" else labels[:1]
+        raise ValueError(f"{path}: labels must be the classes 0..9, found {bad.tolist()} ({labels.dtype})")
+    return data.astype(np.uint8), labels.astype(np.int64)
+
+
 @validate_params({"split": Options(SPLITS)})
 def load_cifar10(root: str | Path, split: str = "train") -> TensorDataset:
-    """CIFAR-10 from a folder of python pickle batches: images (N, 3, 32, 32) in [0, 1], int64 labels."""
+    """CIFAR-10 from a folder of python pickle batches (:func:`read_cifar_batch`: restricted unpickling, checked
+    shapes and labels): images (N, 3, 32, 32) in [0, 1], int64 labels."""
     folder = _cifar_folder(Path(root))
     names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
     xs, ys = [], []
@@ -112,22 +203,9 @@ def load_cifar10(root: str | Path, split: str = "train") -> TensorDataset:
         path = folder / name
         if not path.is_file():
             raise FileNotFoundError(f"CIFAR-10 batch {path} is missing (the {split} split needs {names})")
-        with open(path, "rb") as f:
-            try:
-                batch = pickle.load(f, encoding="bytes")
-            except Exception as err:
-                raise ValueError(f"{path} is not a CIFAR-10 pickle batch ({err!r})") from err
-        if not isinstance(batch, dict):
-            raise ValueError(f"{path} holds a {type(batch).__name__}, expected a dict with b'data' and b'labels'")
-        data = batch.get(b"data", batch.get("data"))
-        labels = batch.get(b"labels", batch.get("labels"))
-        if data is None or labels is None:
-            raise ValueError(f"{path} lacks the 'data' / 'labels' entries of a CIFAR-10 batch (keys {list(batch)})")
-        data = np.asarray(data, dtype=np.uint8)
-        if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(labels) != len(data):
-            raise ValueError(f"{path}: data shape {data.shape} / {len(labels)} labels; expected (N, 3072) and N labels")
+        data, labels = read_cifar_batch(path)
         xs.append(data.reshape(-1, 3, 32, 32))
-        ys.append(np.asarray(labels, dtype=np.int64))
+        ys.append(labels)
     x = torch.from_numpy(np.concatenate(xs).astype(np.float32) / 255.0)
     return TensorDataset(x, torch.from_numpy(np.concatenate(ys)))
 

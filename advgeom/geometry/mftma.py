@@ -45,6 +45,7 @@ from advgeom.geometry import theory
 from advgeom.geometry.centers import center_correlation, find_center_subspace
 from advgeom.geometry.cone import BACKENDS, solve_cone
 from advgeom.geometry.inputs import as_manifolds, single_blas_thread
+from advgeom.geometry.theory import KAPPA_CONSTRAINT
 
 __all__ = ["ManifoldAnalysis", "PerManifold", "manifold_analysis"]
 
@@ -137,15 +138,49 @@ def _frame(dev: np.ndarray, basis: np.ndarray, center_norm: float, rank_tol: flo
     return dev @ W[:, ::-1][:, :D]
 
 
+def _tilt(Z: np.ndarray, kappa: float) -> float:
+    """The shift of the center coordinate of the samples that estimate ``1/alpha`` at margin ``kappa``.
+
+    For ``kappa < 0`` a sample contributes (``F > 0``) only when ``t0 + max_j z_j . t_perp > -kappa``: at
+    kappa = -5 almost never (P ~ 3e-7 for points), so the plain mean of F was 0 and the capacity inf.
+    Importance sampling: draw ``t0`` from ``N(mu, 1)``, ``mu = -kappa / (1 + r^2)`` (the most likely
+    contributing field of a ball of the manifold's largest radius r), and weight each F by
+    ``phi(t0) / phi(t0 - mu)``; unbiased, and finite. No shift (``mu = 0``) for ``kappa >= 0``.
+    """
+    if kappa >= 0:
+        return 0.0
+    r2 = float(np.max(np.sum(Z * Z, axis=1)))
+    return -kappa / (1.0 + r2)
+
+
+def _inverse_capacity(
+    S: np.ndarray, T: np.ndarray, kappa: float, backend: str, mu: float, F: np.ndarray
+) -> tuple[float, float]:
+    """``1/alpha`` and its standard error: the mean of ``F`` over ``T``, or for ``mu > 0`` the importance-sampled
+    mean over ``T`` with its center coordinate shifted by ``mu`` (see :func:`_tilt`)."""
+    n_t = T.shape[0]
+    if mu > 0:
+        shifted = T.copy()
+        shifted[:, -1] += mu
+        F, _ = solve_cone(S, shifted, kappa, backend)
+        F = F * np.exp(-mu * shifted[:, -1] + 0.5 * mu * mu)  # phi(t0) / phi(t0 - mu)
+    se = float(F.std(ddof=1) / np.sqrt(n_t)) if n_t > 1 else float("nan")
+    return float(F.mean()), se
+
+
 def _per_manifold(Z: np.ndarray, T: np.ndarray, kappa: float, backend: str) -> tuple[float, ...]:
     """(1/alpha, R, D_M) of one manifold in its frame ``Z`` (M, D), fields ``T`` (n_t, D+1), each followed by its
-    standard error over the samples: ``R^2`` is a mean of squared anchor deviations and ``D_M = D c^2`` a
-    function of the mean cosine ``c``, so ``se(R) = se(R^2) / 2R`` and ``se(D_M) = 2 D |c| se(c)``."""
+    standard error over the samples.
+
+    Radius and dimension are means over the fields ``T``; ``1/alpha`` too, importance-sampled for negative
+    margins (:func:`_tilt`). ``R^2`` is a mean of squared anchor deviations and ``D_M = D c^2`` a function of
+    the mean cosine ``c``, so ``se(R) = se(R^2) / 2R`` and ``se(D_M) = 2 D |c| se(c)``.
+    """
     M, D = Z.shape
     n_t = T.shape[0]
     S = np.vstack([Z.T, np.ones((1, M))])
     F, anchors = solve_cone(S, T, kappa, backend)
-    inv_alpha = float(F.mean())
+    inv_alpha, se = _inverse_capacity(S, T, kappa, backend, _tilt(Z, kappa), F)
     s_perp = anchors[:, :-1] / anchors[:, -1:]
     dev = s_perp - s_perp.mean(axis=0, keepdims=True)
     sq = np.sum(dev * dev, axis=1)
@@ -158,9 +193,8 @@ def _per_manifold(Z: np.ndarray, T: np.ndarray, kappa: float, backend: str) -> t
     cos = np.sum(t_hat * s_hat, axis=1)
     dimension = float(D * np.mean(cos) ** 2)
     if n_t < 2:
-        return inv_alpha, float("nan"), radius, float("nan"), dimension, float("nan")
+        return inv_alpha, se, radius, float("nan"), dimension, float("nan")
     root_n = np.sqrt(n_t)
-    se = float(F.std(ddof=1) / root_n)
     radius_se = float(sq.std(ddof=1) / root_n / (2 * radius)) if radius > 0 else 0.0
     dimension_se = float(2 * D * abs(np.mean(cos)) * cos.std(ddof=1) / root_n)
     return inv_alpha, se, radius, radius_se, dimension, dimension_se
@@ -169,7 +203,7 @@ def _per_manifold(Z: np.ndarray, T: np.ndarray, kappa: float, backend: str) -> t
 @single_blas_thread
 @validate_params(
     {
-        "kappa": Interval(float),
+        "kappa": KAPPA_CONSTRAINT,
         "n_t": Interval(int, 1, None),
         "seed": Interval(int, 0, None),
         "backend": Options(BACKENDS),
@@ -197,7 +231,8 @@ def manifold_analysis(
 
     Args:
         manifolds: P >= 2 arrays (numpy or torch), manifold i of shape (M_i >= 2, N), points as rows.
-        kappa: margin (any real; negative allowed).
+        kappa: margin, in [-37, 1e150] (:data:`~advgeom.geometry.theory.KAPPA_RANGE`: beyond, capacities are
+            not float64 numbers); negative margins are importance-sampled, so the capacity stays finite.
         n_t: Gaussian samples per manifold.
         seed: seeds both the t samples and the center-subspace restarts (independent streams).
         backend: ``"nnls"`` (exact, fast) or ``"cvxpy"`` (reference QP, slow; a cross-check).
@@ -240,7 +275,7 @@ def manifold_analysis(
     inv_alpha, inv_se = np.empty(P), np.zeros(P)
     radius, dimension, rank = np.zeros(P), np.zeros(P), np.zeros(P, dtype=int)
     radius_se, dimension_se = np.zeros(P), np.zeros(P)
-    point_inv = 1.0 / theory.alpha0(kappa)
+    point_inv = theory.inverse_alpha0(kappa)
     loop = enumerate(zip(mats, t_seq.spawn(P), strict=True))
     for i, (m, t_child) in tqdm(loop, total=P, desc="manifolds", disable=not progress, leave=False):
         Z = _frame(m - centers[i], basis, center_norm[i], rank_tol)
@@ -252,11 +287,15 @@ def manifold_analysis(
         inv_alpha[i], inv_se[i], radius[i], radius_se[i], dimension[i], dimension_se[i] = _per_manifold(
             Z, T, kappa, backend
         )
+        if not inv_alpha[i] > 0:
+            raise ValueError(
+                f"manifold {i}: none of the n_t={n_t} samples reached it (F = 0 for all), so its capacity estimate "
+                "would be infinite; use more samples (n_t)"
+            )
 
-    with np.errstate(divide="ignore"):
-        cap_i = 1.0 / inv_alpha
-        capacity = 1.0 / inv_alpha.mean()
-    capacity_se = capacity**2 * np.sqrt(np.sum(inv_se**2)) / P
+    cap_i = 1.0 / inv_alpha
+    capacity = 1.0 / inv_alpha.mean()
+    capacity_se = capacity * (np.sqrt(np.sum(inv_se**2)) / P) / inv_alpha.mean()  # capacity^2 * SE: no overflow
     per = PerManifold(
         capacity=cap_i, radius=radius, dimension=dimension, rank=rank, center_norm=center_norm, inv_capacity_se=inv_se,
         radius_se=radius_se, dimension_se=dimension_se,

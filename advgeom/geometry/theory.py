@@ -1,7 +1,12 @@
 """Exact capacities that the manifold analysis is checked against.
 
 * :func:`alpha0` -- Gardner (1988): capacity of random points at margin kappa,
-  ``1/alpha0 = int Dt (t + kappa)_+^2 = (1 + kappa^2) Phi(kappa) + kappa phi(kappa)``.
+  ``1/alpha0 = int Dt (t + kappa)_+^2 = (1 + kappa^2) Phi(kappa) + kappa phi(kappa)``, computed without
+  cancellation for negative kappa (:func:`inverse_alpha0`).
+
+Margins: every function here takes kappa in :data:`KAPPA_RANGE`, ``[-37, 1e150]``: below -37 the
+capacity of points (the largest capacity at that margin) exceeds the largest float64 number
+(``alpha0(-37) = 1.2e302``, and ``alpha0`` grows like ``exp(kappa^2 / 2)``), above 1e150 ``kappa^2`` does.
 * :func:`ball_capacity` -- L2 balls of radius R in D dimensions (Chung, Lee & Sompolinsky,
   PRX 8:031003, 2018, L2-ball example): the field ``t`` splits into ``t0`` along the center and
   ``t_perp`` with ``r = |t_perp| ~ chi_D``; the cone of the ball is a Lorentz cone, so the
@@ -17,14 +22,32 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from fractions import Fraction
+from typing import Any
 
 from scipy import integrate, special, stats
 
-from advgeom.checks import Interval, validate_params
+from advgeom.checks import Interval, Satisfies, validate_params
 
-__all__ = ["alpha0", "ball_anchor_radius", "ball_capacity", "ball_inverse_capacity", "cover_fraction"]
+__all__ = [
+    "KAPPA_CONSTRAINT", "KAPPA_RANGE", "alpha0", "ball_anchor_radius", "ball_capacity", "ball_inverse_capacity",
+    "check_kappa", "cover_fraction", "inverse_alpha0",
+]  # fmt: skip
 
 _SQRT2PI = math.sqrt(2.0 * math.pi)
+KAPPA_RANGE = Interval(float, -37.0, 1e150)  # the margins whose capacities are float64 numbers (module docstring)
+
+
+def check_kappa(kappa: Any) -> float:
+    """``kappa`` as a float if it is a margin in :data:`KAPPA_RANGE`, else ValueError giving the range and why."""
+    try:
+        return KAPPA_RANGE.convert("kappa", kappa)
+    except ValueError as err:
+        raise ValueError(
+            f"{err} (the margin must be in [-37, 1e150]: beyond, capacities overflow float64; alpha0(-37) = 1.2e302)"
+        ) from None
+
+
+KAPPA_CONSTRAINT = Satisfies(check_kappa, 0.0, (-38.0, 2e150, math.nan, math.inf, "0"), "a margin in [-37, 1e150]")
 
 
 def _phi(x: float) -> float:
@@ -46,10 +69,33 @@ def _square_moment(c: float, lo: float, hi: float) -> float:
     return mass * (1.0 + c * c) + lo_term - hi_term + 2.0 * c * (_phi(lo) - _phi(hi))
 
 
-@validate_params({"kappa": Interval(float)})
+def _tail_square_integral(a: float) -> float:
+    """``J(a) = int_0^inf u^2 exp(-a u - u^2 / 2) du`` for ``a >= 0`` (``= 2 / a^3`` asymptotically), by quadrature:
+    the closed form ``(1 + a^2) sqrt(pi/2) erfcx(a / sqrt 2) - a`` loses ``4 log10(a)`` digits to cancellation."""
+    value, _ = integrate.quad(lambda u: u * u * math.exp(-a * u - 0.5 * u * u), 0.0, math.inf, epsabs=0.0,
+                              epsrel=1e-13, limit=200)  # fmt: skip
+    return value
+
+
+@validate_params({"kappa": KAPPA_CONSTRAINT})
+def inverse_alpha0(kappa: float = 0.0) -> float:
+    """``1/alpha0(kappa) = E[(t + kappa)_+^2]`` for a standard normal t, accurate for every margin in range.
+
+    For ``kappa >= 0``, ``(1+k^2) Phi(k) + k phi(k)`` (a sum of positive terms). For ``kappa = -a < 0`` that
+    form is a difference of nearly equal numbers (it returned -inf at -38 and divided by zero at -40);
+    instead ``E[(t - a)_+^2] = phi(a) J(a)`` (:func:`_tail_square_integral`), combined in log space.
+    """
+    if kappa >= 0:
+        return (1.0 + kappa * kappa) * float(special.ndtr(kappa)) + kappa * _phi(kappa)
+    a = -kappa
+    return math.exp(-0.5 * a * a - math.log(_SQRT2PI) + math.log(_tail_square_integral(a)))
+
+
+@validate_params({"kappa": KAPPA_CONSTRAINT})
 def alpha0(kappa: float = 0.0) -> float:
-    """Gardner capacity of points at margin ``kappa``: ``1 / ((1+k^2) Phi(k) + k phi(k))``."""
-    return 1.0 / _square_moment(kappa, -kappa, math.inf)
+    """Gardner capacity of points at margin ``kappa``: ``1 / ((1+k^2) Phi(k) + k phi(k))`` (:func:`inverse_alpha0`),
+    finite and positive for every ``kappa`` in [-37, 1e150] (:data:`KAPPA_RANGE`); other margins are refused."""
+    return 1.0 / inverse_alpha0(kappa)
 
 
 def _ball_cost_given_r(r: float, radius: float, kappa: float) -> float:
@@ -61,15 +107,13 @@ def _ball_cost_given_r(r: float, radius: float, kappa: float) -> float:
     return touching + embedded
 
 
-_BALL = {"R": Interval(float, 0.0, None, finite=False), "D": Interval(float, 0.0, None), "kappa": Interval(float)}
+_BALL = {"R": Interval(float, 0.0, None, finite=False), "D": Interval(float, 0.0, None), "kappa": KAPPA_CONSTRAINT}
 
 
 @validate_params(_BALL)
 def ball_inverse_capacity(R: float, D: float, kappa: float = 0.0) -> float:
     """``1/alpha_Ball(R, D, kappa)`` (see :func:`ball_capacity`)."""
-    if math.isnan(R):
-        raise ValueError("R=nan is not allowed; it must be a number >= 0 (inf allowed)")
-    point = 1.0 / alpha0(kappa)
+    point = inverse_alpha0(kappa)
     if R == 0.0 or D == 0.0:
         return point
     if math.isinf(R):
@@ -104,7 +148,7 @@ def _chi_expectation(D: float, g: Callable[[float], float]) -> float:
     return float(value)
 
 
-@validate_params({"R": Interval(float, 0.0, None), "D": Interval(float, 0.0, None), "kappa": Interval(float)})
+@validate_params({"R": Interval(float, 0.0, None), "D": Interval(float, 0.0, None), "kappa": KAPPA_CONSTRAINT})
 def ball_anchor_radius(R: float, D: float, kappa: float = 0.0) -> float:
     """Anchor radius ``R_M = sqrt(E |s~_perp|^2)`` of an L2 ball (the MFTMA radius of a ball).
 

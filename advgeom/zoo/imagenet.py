@@ -1,7 +1,9 @@
 """ImageNet-scale networks ``resnet50`` and ``vone_resnet50`` with weights from a user's local checkpoint file.
 
 No weights are downloaded: users with GPUs and their own checkpoints pass a file (option
-``checkpoint``; without one the weights are random, seeded by ``seed``). Accepted layouts: a bare
+``checkpoint``; without one the weights are random, seeded by ``seed``), read with
+``torch.load(weights_only=True)`` only: a file that pickles other Python objects is refused, with how to
+convert it (no code from a file ever runs). Accepted layouts: a bare
 state dict; a dict holding it under ``state_dict`` / ``model`` / ``model_state_dict``; ``module.``
 prefixes (DataParallel); the MadryLab ``robustness`` library layout (``model.*`` next to
 ``attacker.model.*`` and ``normalizer.*``); torchvision names (``conv1``, ``bn1``, ``fc``); the
@@ -13,6 +15,7 @@ et al. 2020). The architectures are :func:`advgeom.models.build_imagenet_model`'
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,20 +32,49 @@ _NESTED_KEYS = ("state_dict", "model", "model_state_dict", "net")
 _IGNORED_PREFIXES = ("vone_block.div_u.", "vone_block.div_t.")  # unused VOneNet variants' extra layers
 
 
+_UNSAFE_GLOBAL = re.compile(r"unsupported (?:global: )?GLOBAL (\S+)", re.IGNORECASE)  # torch's weights-only unpickler
+
+
+def _reason(err: BaseException) -> str:
+    """The line of a torch.load error that says what went wrong (torch's own messages run to paragraphs)."""
+    text = str(err)
+    if "WeightsUnpickler error:" in text:
+        text = text.split("WeightsUnpickler error:", 1)[1].strip().split("\n\n", 1)[0]
+    return " ".join(text.split())[:200] or type(err).__name__
+
+
+def _load_tensors_only(path: Path) -> Any:
+    """``torch.load(path, weights_only=True)``: tensors, containers and numbers, never arbitrary objects.
+
+    A file that needs more (it pickles Python objects: training arguments, a whole model, or code that
+    would run while loading) is refused with a ValueError naming the file and saying how to convert it.
+    """
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        needs = _UNSAFE_GLOBAL.search(str(err))
+        if needs:
+            raise ValueError(
+                f"{path} needs the Python object {needs.group(1)} to load, and advgeom reads checkpoint files with "
+                f"torch.load(weights_only=True) only (unpickling runs whatever code a file names). If you trust "
+                f"the file, convert it once in a Python session: obj = torch.load({str(path)!r}, weights_only=False); "
+                f"torch.save(obj['state_dict'], 'weights.pt') (or the entry that holds the weights), then pass "
+                f"weights.pt"
+            ) from None
+        raise ValueError(f"{path} could not be read as a torch checkpoint ({_reason(err)})") from None
+
+
 def load_checkpoint_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Read a checkpoint file and return its flat state dict (unwrapped, ``module.`` and robustness prefixes gone)."""
+    """Read a checkpoint file (tensors only: :func:`_load_tensors_only`) and return its flat state dict
+    (unwrapped, ``module.`` and robustness prefixes gone)."""
     import torch
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint file {path} does not exist (pass the path of a local .pt/.pth file)")
-    try:
-        obj: Any = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:
-        try:  # robustness / VOneNet checkpoints also pickle their training arguments
-            obj = torch.load(path, map_location="cpu", weights_only=False)
-        except Exception as err:
-            raise ValueError(f"{path} could not be read as a torch checkpoint ({err!r})") from err
+    obj = _load_tensors_only(path)
     for _ in range(3):
         if isinstance(obj, dict) and not any(isinstance(v, torch.Tensor) for v in obj.values()):
             inner = next((obj[k] for k in _NESTED_KEYS if isinstance(obj.get(k), dict)), None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -66,3 +68,29 @@ def test_pgd_scores_are_per_example_fractions_of_draws(data) -> None:
 def test_unknown_norm_is_refused(data) -> None:
     with pytest.raises(ValueError, match="norm='l3'"):
         accuracy_sweep({"std": net("standard")}, data, {"l3": [0.0]}, progress=False)
+
+
+@pytest.mark.parametrize(
+    "payload, reason",
+    [
+        (module.encode_scores(np.array([0.5, 1.5])), "fractions in [0, 1]"),
+        (module.encode_scores(np.array([np.nan])), "fractions in [0, 1]"),
+        (b"not an npy file", "ValueError"),
+    ],
+)
+def test_damaged_scores_are_set_aside_and_recomputed(tmp_path, monkeypatch, payload, reason) -> None:
+    from advgeom.cache import cache_path, write_entry
+
+    monkeypatch.setenv("ADVGEOM_CACHE", str(tmp_path))
+    key = {"probe": 1}
+    good = np.array([0.25, 1.0])
+    assert np.array_equal(module.cached_scores(key, lambda: good), good)
+    full_key = {"format": module.SCORES_FORMAT, **key}
+    path = cache_path("robust-scores", full_key, ".npy")
+    write_entry(path, full_key, payload)  # a well-formed entry holding no scores
+    with pytest.warns(UserWarning, match=re.escape(reason)):
+        assert np.array_equal(module.cached_scores(key, lambda: good), good)
+    assert path.with_name(path.name + ".damaged").exists()
+    np.save(path, good)  # a bare .npy file, as the previous format wrote it
+    with pytest.warns(UserWarning, match="no advgeom cache header"):
+        assert np.array_equal(module.cached_scores(key, lambda: good), good)

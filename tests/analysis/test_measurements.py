@@ -10,8 +10,17 @@ import pandas as pd
 import pytest
 import torch
 
-from advgeom.analysis.measurements import manifold_geometry, measure, measure_grid, overlap_geometry
+from advgeom.analysis.measurements import (
+    manifold_geometry,
+    measure,
+    measure_grid,
+    measure_key,
+    measure_path,
+    overlap_geometry,
+)
 from advgeom.analysis.protocol import Protocol
+from advgeom.cache import read_entry, write_entry
+from advgeom.fingerprint import model_fingerprint
 from advgeom.zoo import build_network
 
 
@@ -121,21 +130,78 @@ def test_measure_caches_by_content_and_reads_back_exactly(images, monkeypatch) -
     assert len(calls) == 5
 
 
-def test_damaged_measurement_is_recomputed_with_a_warning(images) -> None:
-    from advgeom.cache import cache_dir
+def _cut_after(cells: int):
+    """The table cut in its last row after ``cells`` cells (an interrupted copy)."""
+    def cut(csv: str) -> str:
+        start = csv.rstrip("\n").rindex("\n") + 1
+        return csv[: start + len(",".join(csv[start:].split(",")[:cells]))]
+    return cut
 
+
+def _other_columns(csv: str) -> str:
+    return csv.replace("center_correlation", "centre_correlation", 1)
+
+
+def _nan_radius(csv: str) -> str:
+    header, *rows = csv.splitlines()
+    cells = rows[1].split(",")
+    cells[header.split(",").index("radius")] = "nan"
+    return "\n".join([header, rows[0], ",".join(cells), *rows[2:]]) + "\n"
+
+
+def _rewritten(change):
+    """Store the table, changed by ``change``, again as a *good* entry (checksum and key right): only the checks
+    of the table itself can find it."""
+    def damage(path, key):
+        write_entry(path, key, change(read_entry(path, key).decode()).encode())
+    return damage
+
+
+TABLE_DAMAGES = {
+    "cut in the metrics": (_rewritten(_cut_after(4)), "its dimension at layer 'logits' is not a finite number"),
+    "cut mid-row": (_rewritten(_cut_after(10)), "its protocol columns do not hold the protocol it was measured with"),
+    "cut file": (lambda path, key: path.write_bytes(path.read_bytes()[:-30]), "payload bytes, its header"),
+    "edited value": (lambda path, key: path.write_bytes(path.read_bytes().replace(b",0.", b",1.", 1)), "checksum"),
+    "other columns": (_rewritten(_other_columns), "missing ['center_correlation'], unexpected ['centre_correlation']"),
+    "nan metric": (_rewritten(_nan_radius), "its radius at layer 'logits' is not a finite number"),
+    "other layers": (_rewritten(lambda csv: csv.replace("logits", "block1")), "holds the layers ['pixels', 'block1']"),
+    "folder": (lambda path, key: (path.unlink(), path.mkdir()), "a folder stands where the file should be"),
+}
+
+
+@pytest.mark.parametrize("damage", list(TABLE_DAMAGES))
+def test_a_damaged_measurement_is_set_aside_and_recomputed(images, damage) -> None:
+    """A cut, edited or foreign table is never read as good (before: a row cut mid-way read back radius 0, and
+    other columns raised KeyError on every run): one warning naming the file and why, the file moved aside."""
     x, y = images
     net = _net("standard")
-    protocol = Protocol(n_t=20, width=50)
+    protocol = Protocol(n_t=20, width=50, seed=3)
     first = measure(net, x, y, protocol, ["pixels", "logits"])
-    [path] = [p for p in (cache_dir() / "measure").glob("*.csv") if p.read_text() == first.to_csv(index=False)]
-    path.write_text("layer,capacity\npixels,not-a-number\n")
-    with pytest.warns(UserWarning, match="unreadable"):
+    key = measure_key(model_fingerprint(net), x, y, protocol, ["pixels", "logits"], "manifolds")
+    path = measure_path(key)
+    make_damage, reason = TABLE_DAMAGES[damage]
+    make_damage(path, key)
+    with pytest.warns(UserWarning) as record:
         again = measure(net, x, y, protocol, ["pixels", "logits"])
-    assert again["capacity"].tolist() == first["capacity"].tolist()
+    [warning] = [str(w.message) for w in record]
+    assert warning.startswith(f"cache file {path} is unreadable") and reason in warning, warning
+    pd.testing.assert_frame_equal(again, first, check_exact=True)
+    assert path.with_name(path.name + ".damaged").exists()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         measure(net, x, y, protocol, ["pixels", "logits"])  # the rebuilt entry is good
+
+
+def test_a_table_with_non_finite_metrics_is_never_stored(images, monkeypatch) -> None:
+    from advgeom.analysis import measurements as module
+
+    x, y = images
+    real = module.MEASUREMENTS["manifolds"]
+    monkeypatch.setitem(module.MEASUREMENTS, "manifolds", lambda *a: real(*a).assign(capacity=float("inf")))
+    with pytest.raises(ValueError, match="its capacity at layer 'pixels' is not a finite number"):
+        measure(_net("standard"), x, y, Protocol(n_t=20, width=50, seed=4), ["pixels"])
+    with pytest.raises(ValueError, match="its capacity at layer 'pixels' is not a finite number"):
+        measure(_net("standard"), x, y, Protocol(n_t=20, width=50, seed=4), ["pixels"], cache=False)
 
 
 def test_measure_grid_rows_and_overlap_kind(images) -> None:

@@ -11,6 +11,7 @@ import torch
 from advgeom import cli
 from advgeom.analysis import Protocol, measurements, sweep
 from advgeom.analysis.sweep import DataSpec, make_tasks, run_sweep
+from advgeom.cache import read_entry, write_entry
 from advgeom.zoo import NetSpec
 
 TINY = {"train_size": 40, "epochs": 1}
@@ -95,6 +96,11 @@ def test_corrupt_task_cache_is_rebuilt_with_a_warning():
         rebuilt = run_sweep(task, scheduler="serial", progress=False)
     assert rebuilt.attrs["computed"] == 1
     pd.testing.assert_frame_equal(rebuilt, good, check_exact=True)
+    # a table with other columns, even in a good entry, is set aside (it raised KeyError on every run)
+    key = sweep.task_key(task[0])
+    write_entry(path, key, read_entry(path, key).replace(b"radius", b"rad", 1))
+    with pytest.warns(UserWarning, match="unexpected \\['rad'\\]"):
+        assert run_sweep(task, scheduler="serial", progress=False).attrs["computed"] == 1
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert run_sweep(task, scheduler="serial", progress=False).attrs["cached"] == 1

@@ -220,11 +220,13 @@ glue("slept", sleep_s, display=False)
 '''
 
 
-def _start(notebook: Path, out: Path, **params: object) -> subprocess.Popen:
+def _start(notebook: Path, out: Path, tmpdir: Path | None = None, **params: object) -> subprocess.Popen:
     args = [sys.executable, "-m", "advgeom", "run", str(notebook), "--out", str(out), "--quiet"]
     for name, value in params.items():
         args += ["-p", name, str(value)]
-    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    env = {**os.environ, "TMPDIR": str(tmpdir)} if tmpdir is not None else None  # where its kernel folder goes
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env=env)  # fmt: skip
 
 
 def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 90.0) -> None:
@@ -266,17 +268,25 @@ def _glued(path: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
-def test_killed_run_leaves_no_half_written_notebook(slow_notebook, tmp_path, sig):
+def test_killed_run_leaves_no_half_written_notebook(slow_notebook, tmp_path, sig, monkeypatch):
+    """Ctrl-C and SIGTERM: the kernel is killed, the good page kept, the partial run kept as .failed.ipynb,
+    the temporary output and the kernel's folder (sockets, connection file) removed, one line on stderr.
+    SIGKILL leaves them; the next run removes what the killed one left."""
     out = tmp_path / "book"
     target = out / "98_slow.ipynb"
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmpdir))  # this process's runs put their kernel folders there too
     good = execute.run_notebook(slow_notebook, {"sleep_s": 0.0}, out_dir=out, progress=False)
     before = good.read_bytes()
 
     marker = tmp_path / "sleeping"
-    proc = _start(slow_notebook, out, sleep_s=120, marker=marker)
+    proc = _start(slow_notebook, out, tmpdir, sleep_s=120, marker=marker)
     children: list[psutil.Process] = []
     try:
         _wait_for(marker, proc)
+        kernel_folders = list(tmpdir.glob(f"advgeom-kernel-{proc.pid}-*"))
+        assert len(kernel_folders) == 1 and (kernel_folders[0] / "connection.json").is_file()  # all kernel files
         children = _kill_tree(proc, sig)
         proc.wait(timeout=60)
     finally:
@@ -284,17 +294,35 @@ def test_killed_run_leaves_no_half_written_notebook(slow_notebook, tmp_path, sig
             proc.kill()
             proc.wait()
         _reap(children)
-    if sig == signal.SIGINT:
-        assert proc.returncode == 130 and "interrupted" in proc.stderr.read()
     assert target.read_bytes() == before  # the last good page is untouched
-    assert not (out / "98_slow.failed.ipynb").exists()
     leftovers = list(out.glob(".98_slow.*.running.ipynb"))
-    if sig == signal.SIGINT:
-        assert leftovers == []  # a clean interrupt removes its temporary output
+    failed = out / "98_slow.failed.ipynb"
+    if sig != signal.SIGKILL:
+        expected = {signal.SIGINT: (130, "advgeom: interrupted"), signal.SIGTERM: (143, "advgeom: terminated")}[sig]
+        assert (proc.returncode, proc.stderr.read().strip()) == expected
+        assert leftovers == [] and not kernel_folders[0].exists()  # a clean stop removes its temporaries
+        cells = nbformat.read(failed, as_version=4).cells  # the partial run, for a look
+        assert any("time.sleep(sleep_s)" in c.source for c in cells)
+    else:
+        assert not failed.exists() and kernel_folders[0].exists()  # nothing ran its clean-up
     # a re-run completes, replaces the page and removes what the killed run left behind
     execute.run_notebook(slow_notebook, {"sleep_s": 0.5}, out_dir=out, progress=False)
     assert float(_glued(target)["slept"]) == 0.5
     assert sorted(p.name for p in out.iterdir()) == ["98_slow.ipynb"]
+    assert list(tmpdir.glob("advgeom-kernel-*")) == []
+
+
+def test_stale_kernel_folders_are_removed_by_owner_pid(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f"{execute.KERNEL_FOLDER_PREFIX}{dead.pid}-abc"
+    live = tmp_path / f"{execute.KERNEL_FOLDER_PREFIX}{os.getpid()}-def"
+    old_style = tmp_path / f"{execute.KERNEL_FOLDER_PREFIX}k2j4h5"  # no owner pid: not ours to judge
+    for folder in (stale, live, old_style):
+        folder.mkdir()
+        (folder / "connection.json").write_text("{}")
+    assert execute.remove_stale_kernel_folders(tmp_path) == [stale]
+    assert not stale.exists() and live.exists() and old_style.exists()
 
 
 def test_killed_first_run_leaves_no_target(slow_notebook, tmp_path):

@@ -134,6 +134,122 @@ def test_same_value_tells_types_apart():
     assert not notebooks.same_value(1, True)
 
 
+# ------------------------------------------------------------------ declared values
+
+RANGED = '''\
+n_t = 100  # MFTMA samples | in [1, 5000]
+norm = "linf"  # attack norm | one of linf, l2, l1
+eps_grid = [0.0, 0.03, 0.1]  # L-inf strengths | each in [0, 1] | length [1, 12]
+spread = 0.5  # half-open | in (0, 1]
+budget = 1.0  # inf allowed | in [0, inf]
+scale = 1.5  # no range declared
+root = ""  # a folder | length [0, 10]
+words = []  # vocabulary
+#   | each length [1, 5] | length [0, 3]
+kinds = ["a"]  # which | each one of a, b
+check = True  # a bool needs no clause
+'''
+
+
+def test_declared_values_are_parsed_from_the_comment():
+    params = notebooks.parse_parameters(RANGED)
+    assert params["n_t"].description == "MFTMA samples" and params["n_t"].allowed == "in [1, 5000]"
+    assert params["eps_grid"].allowed == "each in [0, 1] | length [1, 12]"
+    assert params["words"].allowed == "each length [1, 5] | length [0, 3]"  # continued on the next line
+    assert params["words"].type_name == "list[str]"  # an empty list's elements are text: their length is declared
+    assert params["scale"].allowed == params["check"].allowed == ""
+    assert notebooks.validate_params(params, {"n_t": 5000, "spread": 1, "budget": float("inf"), "kinds": ["b", "a"],
+                                              "words": ["yes"], "root": "x" * 10}) == {
+        "n_t": 5000, "spread": 1.0, "budget": float("inf"), "kinds": ["b", "a"], "words": ["yes"], "root": "x" * 10}
+    listed = notebooks.describe_parameters(params)
+    assert "n_t: int" in listed and "= 100  # MFTMA samples | in [1, 5000]" in listed
+
+
+@pytest.mark.parametrize(
+    "name, value, fragment",
+    [
+        ("n_t", -5, "parameter 'n_t' = -5 is out of range: it must be in [1, 5000]"),
+        ("n_t", 1_000_000_000, "parameter 'n_t' = 1000000000 is out of range: it must be in [1, 5000]"),
+        ("norm", "l3", "parameter 'norm' = 'l3' is not allowed: it must be one of linf, l2, l1"),
+        ("eps_grid", [0.5, 2.0], "parameter 'eps_grid' element 1 = 2.0 is out of range: it must be in [0, 1]"),
+        ("eps_grid", [0.1] * 13, "parameter 'eps_grid' has length 13; its length must be in [1, 12]"),
+        ("eps_grid", [], "parameter 'eps_grid' has length 0"),
+        ("eps_grid", [float("nan")], "element 0 = nan is out of range"),
+        ("spread", 0.0, "parameter 'spread' = 0.0 is out of range: it must be in (0, 1]"),
+        ("spread", float("inf"), "'spread' = inf is out of range"),
+        ("budget", float("nan"), "'budget' = nan is out of range: it must be in [0, inf]"),
+        ("scale", float("nan"), "parameter 'scale' = nan is not allowed: it must be a finite number"),
+        ("scale", float("-inf"), "'scale' = -inf is not allowed"),
+        ("root", "x" * 11, "parameter 'root' has length 11; its length must be in [0, 10]"),
+        ("words", ["ok", "toolong"], "parameter 'words' element 1 has length 7; its length must be in [1, 5]"),
+        ("words", ["a", "b", "c", "d"], "parameter 'words' has length 4"),
+        ("kinds", ["c"], "parameter 'kinds' element 0 = 'c' is not allowed: it must be one of a, b"),
+    ],
+)
+def test_values_outside_their_declared_range_are_refused(name, value, fragment):
+    spec = notebooks.parse_parameters(RANGED)
+    with pytest.raises(ValueError) as err:
+        notebooks.validate_params(spec, {name: value}, notebook="01_x")
+    message = str(err.value)
+    assert message.startswith("01_x: ") and fragment in message and "\n" not in message
+    assert message.endswith(f"the default is {spec[name].default!r}")
+
+
+@pytest.mark.parametrize(
+    "line, fragment",
+    [
+        ("n = 3  # size | in [1, 2", "is not an interval"),
+        ("n = 3  # size | in [0.5, 2]", "is not an integer"),
+        ("n = 3  # size | between 1 and 2", "is not a clause"),
+        ("n = 3  # size | each in [1, 2]", "`each` applies to lists"),
+        ("n = 3  # size | length [1, 2]", "`length` applies to text and lists"),
+        ("xs = [1]  # sizes | in [1, 2]", "write `each in ...` for its elements"),
+        ("name = 'a'  # name | in [1, 2]", "`in` bounds numbers"),
+        ("n = 3  # size | in [4, 5]", "its default breaks its declared values"),
+        ("n = 3  # size | in [5, 4]", "is empty"),
+        ("x = 0.5  # size | in [0, nan]", "cannot be nan"),
+    ],
+)
+def test_malformed_clauses_name_the_line_and_parameter(line, fragment):
+    with pytest.raises(ValueError) as err:
+        notebooks.parse_parameters("ok = 1  # fine | in [0, 1]\n" + line, origin="01_x.py")
+    assert str(err.value).startswith("01_x.py, line 2: parameter ") and fragment in str(err.value)
+
+
+@pytest.mark.parametrize("text, shown", [(".nan", "nan"), (".inf", "inf"), ("-.inf", "-inf"), ("1e999", "inf"),
+                                         (".NaN", "nan")])
+def test_nan_and_inf_from_yaml_or_literals_are_refused(text, shown):
+    """YAML's ``.nan`` / ``.inf`` (and the literal ``1e999``) parse as floats; a float parameter refuses them
+    unless its interval admits inf (``nan``, not a literal, stays text and is refused as a str)."""
+    spec = notebooks.parse_parameters(RANGED)
+    for name in ("scale", "spread"):
+        value = notebooks.parse_value(text, spec[name])
+        with pytest.raises(ValueError, match=f"'{name}' = {shown} is"):
+            notebooks.validate_params(spec, {name: value})
+    assert notebooks.validate_params(spec, {"budget": notebooks.parse_value(".inf", spec["budget"])}) == {
+        "budget": float("inf")}
+
+
+@pytest.mark.parametrize("text", ["[" * 50_000 + "]" * 50_000, "[" * 9 + "]" * 9, "{a: " * 20 + "1" + "}" * 20,
+                                  "1" * 10_001])
+def test_parse_value_refuses_text_too_long_or_deep_before_parsing(text):
+    """No RecursionError, no MemoryError: the text is measured before literal_eval or YAML see it."""
+    spec = notebooks.parse_parameters(RANGED)
+    with pytest.raises(ValueError, match="the value of 'eps_grid' is (nested|.* characters long)"):
+        notebooks.parse_value(text, spec["eps_grid"])
+    assert notebooks.parse_value("[" * 8 + "]" * 8) == [[[[[[[[]]]]]]]]  # 8 levels are read
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_every_chapter_parameter_declares_its_allowed_values(chapter):
+    """Each parameter but a bool (whose type allows two values) declares a range or its allowed values; the
+    default obeys them (checked when the cell is parsed) and so does every preset value."""
+    spec = notebooks.notebook_parameters(chapter)
+    assert [p.name for p in spec.values() if not p.allowed and p.kind != "bool"] == []
+    for name, values in notebooks.load_presets().get(chapter.stem, {}).items():
+        notebooks.validate_params(spec, values, notebook=f"{chapter.stem} preset {name}")
+
+
 # ------------------------------------------------------------------ lookup and presets
 
 FAKE_PRESETS = """\

@@ -55,6 +55,19 @@ def test_parameters_page_is_generated_from_the_code(fake_repo):
     assert "| `tiny` | `n=2`, `label='a b'` | not estimated |" in page
 
 
+def test_parameters_page_shows_the_allowed_values(tmp_path):
+    page = pages.parameters_page(CHAPTERS, tmp_path)
+    assert "| parameter | type | default | description | allowed |" in page
+    n_t = "| `n_t` | int | `200` | Gaussian samples t per manifold in the mean-field (MFTMA) solver | `in [1, 5000]` |"
+    assert n_t in page
+    assert "| `eps_grid` | list[float] | `[0.0, 0.03, 0.1]` |" in page
+    assert "| `each in [0, 1]`; `length [1, 12]` |" in page
+    assert "| `norm` | str | `'linf'` | attack norm | `one of linf, l2, l1` |" in page
+    assert "| `check_findings` | bool | `True` |" in page and "| `True`, `False` |" in page
+    tiny = pages.parameters_page([TINY], tmp_path)
+    assert "| `n` | int | `3` | number of points | any |" in tiny  # nothing declared
+
+
 def test_effective_toc_drops_missing_pages(tmp_path):
     for name in ("book/intro.md", "book/00_a.ipynb", "book/01_b.ipynb", "book/07_late.ipynb", "book/guide.md",
                  "book/02_c.failed.ipynb", "book/.02_c.123.abc.running.ipynb"):

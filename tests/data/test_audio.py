@@ -264,6 +264,19 @@ def test_corpus_is_seeded_and_cached(tiny: WordCorpus) -> None:
     assert not np.array_equal(_corpus(**mini, seed=1).waveforms, _corpus(**mini).waveforms)
 
 
+def test_a_damaged_corpus_is_set_aside_and_rebuilt() -> None:
+    mini = {"words": ("yes", "no"), "n_train": 2, "n_test": 1, "seed": 5}
+    first = _corpus(**mini, cache=True)
+    spec = CorpusSpec(**{**TINY, **mini})
+    key = {**spec.key(), "versions": spec.versions()}
+    path = Path(audio.cache_path("audio-corpus", key, ".npz"))
+    path.write_bytes(path.read_bytes()[:-1000])  # a copy cut short
+    with pytest.warns(UserWarning, match="payload bytes, its header"):
+        again = _corpus(**mini, cache=True)
+    np.testing.assert_array_equal(again.waveforms, first.waveforms)
+    assert path.with_name(path.name + ".damaged").exists()
+
+
 def test_save_load_round_trip(tiny: WordCorpus, tmp_path: Path) -> None:
     path = tmp_path / "c.npz"
     tiny.save(path)

@@ -188,3 +188,86 @@ def test_declared_arguments_are_converted_and_named() -> None:
         load_fashion_mnist("val")
     with pytest.raises(ValueError, match="name='mnist' is not allowed"):
         load_vision_dataset("mnist")
+
+
+class _RunsCode:
+    """An object whose unpickling runs a shell command (what a hostile data file holds)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("where", ["data", "labels", "batch"])
+def test_a_cifar_batch_that_would_run_code_is_refused_unread(tmp_path: Path, where: str) -> None:
+    marker = tmp_path / "code-ran"
+    folder = tmp_path / "cifar"
+    folder.mkdir()
+    batch = {b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 1]}
+    payload = _RunsCode(marker) if where == "batch" else {**batch, f"{where}".encode(): _RunsCode(marker)}
+    (folder / "test_batch").write_bytes(pickle.dumps(payload))
+    with pytest.raises(ValueError) as err:
+        load_cifar10(folder, "test")
+    assert str(folder / "test_batch") in str(err.value)
+    assert "asks for the Python object posix.system, which a CIFAR-10 batch never holds" in str(err.value)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+def test_cifar_batches_of_every_pickle_protocol_are_read(tmp_path: Path, protocol: int) -> None:
+    """The restricted unpickler admits what numpy arrays need, as numpy 1 and 2 write them in any protocol."""
+    rng = np.random.default_rng(protocol)
+    data = rng.integers(0, 256, size=(3, 3072), dtype=np.uint8)
+    labels = np.array([0, 9, 4])
+    (tmp_path / "test_batch").write_bytes(pickle.dumps({b"data": data, b"labels": labels, b"filenames": [b"a"] * 3},
+                                                       protocol=protocol))  # fmt: skip
+    test = load_cifar10(tmp_path, "test")
+    np.testing.assert_array_equal(test.tensors[0].numpy().reshape(3, -1) * 255, data.astype(np.float32))
+    assert test.tensors[1].tolist() == [0, 9, 4]
+
+
+@pytest.mark.parametrize(
+    "batch, fragment",
+    [
+        ({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 10]}, "labels must be the classes 0..9, found [10]"),
+        ({b"data": np.zeros((2, 3072), np.uint8), b"labels": [-1, 3]}, "found [-1]"),
+        ({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0.5, 1.0]}, "labels must be the classes 0..9"),
+        ({b"data": np.full((1, 3072), 300), b"labels": [1]}, "data must be pixel values 0..255"),
+        ({b"data": np.zeros((1, 3072), np.float32), b"labels": [1]}, "data must be pixel values 0..255, got float32"),
+        ({b"data": np.zeros((2, 3072), np.uint8), b"labels": [1]}, "expected (N, 3072) and N labels"),
+    ],
+)
+def test_cifar_labels_and_pixels_are_checked(tmp_path: Path, batch: dict, fragment: str) -> None:
+    (tmp_path / "test_batch").write_bytes(pickle.dumps(batch))
+    with pytest.raises(ValueError) as err:
+        load_cifar10(tmp_path, "test")
+    assert str(err.value).startswith(str(tmp_path / "test_batch")) and fragment in str(err.value)
+
+
+def _idx_bytes(type_code: int, shape: tuple[int, ...], data: bytes) -> bytes:
+    return bytes([0, 0, type_code, len(shape)]) + b"".join(int(d).to_bytes(4, "big") for d in shape) + data
+
+
+@pytest.mark.parametrize(
+    "name, raw, fragment",
+    [
+        ("garbage-idx1-ubyte.gz", b"\x1f\x8b\x08\x00 not really gzip", "is not a readable gzip file"),
+        ("plain-idx1-ubyte.gz", b"\x00\x00\x08\x01 uncompressed bytes", "is not a readable gzip file"),
+        ("cut-idx1-ubyte.gz", gzip.compress(_idx_bytes(8, (4,), b"1234"))[:-6], "is not a readable gzip file"),
+        ("short-header-idx3-ubyte", bytes([0, 0, 8, 3, 0, 0, 0, 1]), "announces 3 dimensions but the file ends"),
+        # 2**32-1 cubed overflows int64: np.prod said 'small', a Python int says how large
+        ("huge-idx3-ubyte", _idx_bytes(8, (2**32 - 1,) * 3, b"123"), "(79228162458924105385300197375 bytes)"),
+        ("nan-idx1-float", _idx_bytes(0x0D, (2,), np.array([1.0, np.nan], ">f4").tobytes()), "not finite numbers"),
+        ("inf-idx1-double", _idx_bytes(0x0E, (1,), np.array([np.inf], ">f8").tobytes()), "not finite numbers"),
+    ],
+)
+def test_damaged_idx_files_name_the_file(tmp_path: Path, name: str, raw: bytes, fragment: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(raw)
+    with pytest.raises(ValueError) as err:
+        read_idx(path)
+    assert str(err.value).startswith(str(path)) and fragment in str(err.value), str(err.value)

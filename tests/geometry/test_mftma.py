@@ -80,6 +80,26 @@ def test_point_manifolds_give_gardner(kappa: float) -> None:
     np.testing.assert_array_equal(res.per_manifold.rank, 0)
 
 
+@pytest.mark.parametrize("R, seed", [(1e-4, 21), (1.0, 22), (2.0, 23)])
+def test_very_negative_margins_match_theory(R: float, seed: int) -> None:
+    """At kappa = -5 almost no Gaussian field reaches a manifold (P ~ 3e-7 for points): the plain mean of F was
+    0 and the capacity inf. Importance-sampled, it is finite and agrees with Gardner (R ~ 0) and ball theory."""
+    ms = ball_manifolds(P=20, R=R, D=1, M=2, N=300, seed=seed)
+    res = manifold_analysis(ms, kappa=-5.0, n_t=1000, seed=seed)
+    assert math.isfinite(res.capacity) and math.isfinite(res.capacity_se) and res.capacity > 0
+    z = _inverse_capacity_check(res, _ball_expectation(res, R, 1, -5.0))
+    assert abs(z) < Z, f"capacity {res.capacity:.4g} vs theory {1 / _ball_expectation(res, R, 1, -5.0):.4g}"
+    assert res.dimension == pytest.approx(1.0, abs=1e-3)  # the geometry comes from the plain samples
+
+
+def test_margins_beyond_float64_capacities_are_refused() -> None:
+    ms = ball_manifolds(P=4, R=1.0, D=1, M=2, N=20, seed=1)
+    with pytest.raises(ValueError, match=r"kappa=-38.0 is too small; it must be >= -37.0 \(the margin must be in"):
+        manifold_analysis(ms, kappa=-38.0)
+    point = [np.repeat(np.random.default_rng(i).standard_normal((1, 20)), 3, axis=0) for i in range(4)]
+    assert manifold_analysis(point, kappa=-37.0).capacity == pytest.approx(theory.alpha0(-37.0), rel=1e-12)
+
+
 def test_near_point_manifolds_sampled_path_gives_gardner() -> None:
     """Tiny (R = 1e-4) but genuinely full-rank manifolds go through the sampled solver and land on 2."""
     ms = gaussian_manifolds(P=10, M=5, D=4, N=100, radius=1e-4, seed=3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from itertools import product
 
 import numpy as np
@@ -129,3 +130,36 @@ def test_cover_count_by_enumeration(P: int, N: int, test) -> None:
 def test_theory_rejects_bad_input(call, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# 1/alpha0 in 50-digit arithmetic (mpmath): (1 + k^2) Phi(k) + k phi(k)
+GARDNER_NEGATIVE = {-1.0: 13.273199837024512, -3.0: 4915.5730545906379, -5.0: 51697499.847051412,
+                    -10.0: 6.8826549521445286e24, -20.0: 7.3534120397347274e90, -30.0: 9.2219233853786025e199,
+                    -37.0: 1.1998726748735813e302}  # fmt: skip
+
+
+@pytest.mark.parametrize("kappa, expected", sorted(GARDNER_NEGATIVE.items()))
+def test_gardner_is_accurate_for_very_negative_margins(kappa: float, expected: float) -> None:
+    """The closed form cancels for kappa << 0 (alpha0(-38) was -inf, kappa <= -40 divided by zero)."""
+    assert theory.alpha0(kappa) == pytest.approx(expected, rel=1e-13)
+    assert theory.inverse_alpha0(kappa) == pytest.approx(1.0 / expected, rel=1e-13)
+
+
+def test_gardner_is_finite_positive_and_decreasing_over_its_range() -> None:
+    kappas = np.concatenate([np.linspace(-37.0, 5.0, 400), [10.0, 1e3, 1e100, 1e150]])
+    values = np.array([theory.alpha0(k) for k in kappas])
+    assert np.isfinite(values).all() and (values > 0).all() and (np.diff(values) < 0).all()
+
+
+@pytest.mark.parametrize("kappa", [-37.5, -38.0, -40.0, -1e6, 2e150])
+def test_margins_whose_capacity_is_no_float64_are_refused_with_the_range(kappa: float) -> None:
+    for call in (theory.alpha0, theory.inverse_alpha0, lambda k: theory.ball_capacity(1.0, 1.0, k),
+                 lambda k: theory.ball_anchor_radius(1.0, 1.0, k)):  # fmt: skip
+        with pytest.raises(ValueError, match=re.escape("the margin must be in [-37, 1e150]")):
+            call(kappa)
+
+
+def test_ball_capacity_at_a_very_negative_margin() -> None:
+    """Finite, positive, below the points' capacity at that margin and above the unit balls' at kappa = 0."""
+    value = theory.ball_capacity(1.0, 1.0, -5.0)
+    assert math.isfinite(value) and theory.ball_capacity(1.0, 1.0, 0.0) < value < theory.alpha0(-5.0)

@@ -138,3 +138,43 @@ def test_imagenet_scale_spec_from_a_local_checkpoint(tmp_path: Path) -> None:
     torch.save({"state_dict": {}}, ckpt)  # other weights in the same file: another cache entry
     assert spec.key()["checkpoint_sha256"] != before
     assert "checkpoint_sha256" not in NetSpec("resnet50", {"checkpoint": str(tmp_path / "gone.pt")}).key()
+
+
+class _RunsCode:
+    """An object whose unpickling runs a shell command (what a hostile checkpoint holds)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_unread(tmp_path: Path, capsys) -> None:
+    """Only torch.load(weights_only=True): no fallback that unpickles (it ran os.system), from the API or the CLI;
+    the message names the file and says how to convert a trusted one."""
+    from advgeom import cli
+
+    marker = tmp_path / "code-ran"
+    path = tmp_path / "hostile.pt"
+    torch.save({"state_dict": _RunsCode(marker), "epoch": 3}, path)
+    with pytest.raises(ValueError) as err:
+        get_network("resnet50", checkpoint=path)
+    message = str(err.value)
+    assert message.startswith(f"{path} needs the Python object posix.system to load") and "\n" not in message
+    assert "torch.load(weights_only=True) only" in message
+    convert = f"obj = torch.load({str(path)!r}, weights_only=False); torch.save(obj['state_dict'], 'weights.pt')"
+    assert convert in message
+    assert cli.main(["sweep", "--model", f"resnet50={path}", "--scheduler", "serial", "--quiet"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("advgeom: error: ") and str(path) in line and "weights_only" in line
+    assert not marker.exists()
+
+
+def test_a_checkpoint_with_training_arguments_is_refused_with_how_to_convert_it(tmp_path: Path) -> None:
+    import argparse
+
+    path = tmp_path / "robustness.ckpt"
+    torch.save({"model": resnet18(weights=None).state_dict(), "args": argparse.Namespace(lr=0.1)}, path)
+    with pytest.raises(ValueError, match=r"needs the Python object argparse.Namespace to load.*then pass weights.pt"):
+        load_checkpoint_state_dict(path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import warnings
 from pathlib import Path
 
@@ -9,8 +11,10 @@ import pytest
 import torch
 
 import advgeom.train as train_mod
+from advgeom.cache import ENTRY_MAGIC, write_entry
 from advgeom.models import is_stochastic, noise_modules
 from advgeom.zoo import build_network, get_network, list_networks
+from advgeom.zoo.checkpoints import checkpoint_bytes
 from advgeom.zoo.vision import RECIPES, build_model, model_config, training_recipe
 
 VISION_ZOO = ["standard", "adversarial", "vone", "vone_nonoise"]
@@ -104,9 +108,11 @@ def test_get_network_caches_and_rebuilds(monkeypatch: pytest.MonkeyPatch, tmp_pa
         get_network("vone", noise_scale=0.5, **kw)
     assert calls == [1, 1]
     # a file whose stored parameters differ from its key is rebuilt, never used
-    ckpt = torch.load(path, weights_only=True)
+    header, payload = path.read_bytes().split(b"\n", 1)
+    key = json.loads(header[len(ENTRY_MAGIC) :])["key"]
+    ckpt = torch.load(io.BytesIO(payload), weights_only=True)
     ckpt["params"]["seed"] = 99
-    torch.save(ckpt, path)
+    write_entry(path, key, checkpoint_bytes(ckpt))  # a good entry whose payload was trained otherwise
     with pytest.warns(UserWarning, match="other parameters"):
         get_network("vone", noise_scale=0.5, **kw)
     assert calls == [1, 1, 1]
