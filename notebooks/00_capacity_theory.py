@@ -58,8 +58,9 @@ with warnings.catch_warnings():  # tqdm.auto: "IProgress not found"
     )
 
 charts.setup_charts()
-# Every matrix here is small: one BLAS thread is fastest (several threads on a
-# busy machine are up to 100x slower) and the numbers do not depend on the machine.
+# Every matrix here is small: one BLAS thread is fastest (several
+# threads on a busy machine are up to 100x slower), and the numbers
+# do not depend on the machine.
 threadpool_limits(limits=1)
 _start = time.perf_counter()
 
@@ -178,30 +179,44 @@ def mean_err(values, ses=None):
 
 # %% tags=["remove-stderr"]
 cover_rows = []  # one row per (P, n): simulated fraction vs theory
-cover_alpha = []  # one row per (P, seed): simulated capacity of the points
+cover_alpha = []  # one row per (P, seed): simulated capacity
 for P in progress(cover_P, "Cover"):
     n_min = []
     for seed in seeds:
         # P Gaussian points in P dimensions, each a one-point "manifold";
         # not centered, so that they stay in general position
         X = np.random.default_rng([seed, P]).standard_normal((P, 1, P))
-        sim = simulated_capacity(list(X), n_dichotomies=n_dichotomies,
-                                 seed=seed, center=False)
+        sim = simulated_capacity(
+            list(X), n_dichotomies=n_dichotomies, seed=seed, center=False
+        )
         n_min.append(sim.n_min)  # smallest separable n of each dichotomy
-        cover_alpha.append({"P": P, "alpha_sim": sim.capacity,
-                            "se": sim.capacity_se})
+        cover_alpha.append(
+            {"P": P, "alpha_sim": sim.capacity, "se": sim.capacity_se}
+        )
     n_min = np.concatenate(n_min)
     for n in range(max(1, math.ceil(P / 4.5)), 2 * P + 1):
         f_th = theory.cover_fraction(P, n)
         se = math.sqrt(f_th * (1 - f_th) / n_min.size)  # binomial error
-        cover_rows.append({"P": P, "n": n, "load": P / n, "K": n_min.size,
-                           "theory": f_th, "se": se,
-                           "fraction": float(np.mean(n_min <= n))})
+        cover_rows.append(
+            {
+                "P": P,
+                "n": n,
+                "load": P / n,
+                "K": n_min.size,
+                "theory": f_th,
+                "se": se,
+                "fraction": float(np.mean(n_min <= n)),
+            }
+        )
 cover = pd.DataFrame(cover_rows)
 cover_alpha = pd.DataFrame(cover_alpha)
-alpha_pts = pd.DataFrame([(P, *mean_err(g["alpha_sim"], g["se"]))
-                          for P, g in cover_alpha.groupby("P")],
-                         columns=["P", "alpha_sim", "se"])
+alpha_pts = pd.DataFrame(
+    [
+        (P, *mean_err(g["alpha_sim"], g["se"]))
+        for P, g in cover_alpha.groupby("P")
+    ],
+    columns=["P", "alpha_sim", "se"],
+)
 alpha_pts.round(4)
 
 # %% [markdown]
@@ -240,14 +255,24 @@ cover["hi"] = (cover["fraction"] + ERR_BAR * cover["se"]).clip(0, 1)
 # the chart shows the simulation on a coarse grid of loads (every n is checked above)
 shown = []
 for P in cover_P:
-    wanted = np.unique(np.rint(P / np.arange(0.5, 4.51, 0.25)).astype(int))
+    wanted = np.unique(
+        np.rint(P / np.arange(0.5, 4.51, 0.25)).astype(int)
+    )
     shown.append(cover[(cover["P"] == P) & cover["n"].isin(wanted)])
 cover_chart = charts.theory_vs_measured(
-    cover, pd.concat(shown), "load", "fraction", "points",
-    x_title="load P/N", y_title="separable fraction", group_title="points",
+    cover,
+    pd.concat(shown),
+    "load",
+    "fraction",
+    "points",
+    x_title="load P/N",
+    y_title="separable fraction",
+    group_title="points",
     domain=labels.values(),
-    extra_tips=(charts.tooltip("n:Q", "features N"),
-                charts.tooltip("theory:Q", "Cover f(P, N)", ".4f")),
+    extra_tips=(
+        charts.tooltip("n:Q", "features N"),
+        charts.tooltip("theory:Q", "Cover f(P, N)", ".4f"),
+    ),
 )
 glue("fig_cover", cover_chart, display=False)
 
@@ -378,16 +403,27 @@ for i, kappa in enumerate(progress(kappas, "Gardner")):
     caps, ses = [], []
     for seed in seeds:
         rs = run_seed(seed, 1, i)
-        points = ball_manifolds(gardner_P, gardner_spread, D=1, M=2, seed=rs)
+        points = ball_manifolds(
+            gardner_P, gardner_spread, D=1, M=2, seed=rs
+        )
         res = manifold_analysis(points, kappa=kappa, n_t=n_t, seed=rs)
-        assert (res.per_manifold.rank == 1).all(), "segments must keep rank 1"
+        assert (res.per_manifold.rank == 1).all(), (
+            "segments must keep rank 1"
+        )
         caps.append(res.capacity)
         ses.append(res.capacity_se)
     cap, se = pool_inverse(caps, ses)
     alpha0 = theory.alpha0(kappa)
     bias = abs(theory.ball_capacity(gardner_spread, 1, kappa) - alpha0)
-    gardner_rows.append({"kappa": kappa, "mftma": cap, "se": se,
-                         "alpha0": alpha0, "bias": bias})
+    gardner_rows.append(
+        {
+            "kappa": kappa,
+            "mftma": cap,
+            "se": se,
+            "alpha0": alpha0,
+            "bias": bias,
+        }
+    )
 gardner = pd.DataFrame(gardner_rows)
 gardner["z"] = (gardner["mftma"] - gardner["alpha0"]) / gardner["se"]
 gardner.round(4)
@@ -412,17 +448,35 @@ glue("gardner_samples", int(gardner_P * n_t * n_seeds), display=False)
 k_lo, k_hi = min(kappas), max(kappas)
 pad = 0.1 * (k_hi - k_lo + 1)
 k_fine = np.linspace(k_lo - pad, k_hi + pad, 121)
-g_curve = pd.DataFrame({"kappa": k_fine, "series": "points",
-                        "capacity": [theory.alpha0(k) for k in k_fine]})
-g_pts = gardner.assign(capacity=gardner["mftma"], series="points",
-                       lo=gardner["mftma"] - ERR_BAR * gardner["se"],
-                       hi=gardner["mftma"] + ERR_BAR * gardner["se"])
+g_curve = pd.DataFrame(
+    {
+        "kappa": k_fine,
+        "series": "points",
+        "capacity": [theory.alpha0(k) for k in k_fine],
+    }
+)
+g_pts = gardner.assign(
+    capacity=gardner["mftma"],
+    series="points",
+    lo=gardner["mftma"] - ERR_BAR * gardner["se"],
+    hi=gardner["mftma"] + ERR_BAR * gardner["se"],
+)
 gardner_chart = charts.theory_vs_measured(
-    g_curve, g_pts, "kappa", "capacity", "series", x_title="margin κ",
-    y_title="capacity α", group_title="manifolds", domain=["points"],
-    log_y=True, legend=None,
-    extra_tips=(charts.tooltip("alpha0:Q", "Gardner α₀(κ)", ".4f"),
-                charts.tooltip("z:Q", "deviation / SE", ".2f")),
+    g_curve,
+    g_pts,
+    "kappa",
+    "capacity",
+    "series",
+    x_title="margin κ",
+    y_title="capacity α",
+    group_title="manifolds",
+    domain=["points"],
+    log_y=True,
+    legend=None,
+    extra_tips=(
+        charts.tooltip("alpha0:Q", "Gardner α₀(κ)", ".4f"),
+        charts.tooltip("z:Q", "deviation / SE", ".2f"),
+    ),
 )
 glue("fig_gardner", gardner_chart, display=False)
 
@@ -457,9 +511,10 @@ glue("fig_gardner", gardner_chart, display=False)
 # That bracket, widened by the statistical error, is the check for spheres. The same runs also check the
 # anchor geometry of segments: $R_M$ against `theory.ball_anchor_radius` and $D_M = 1$.
 
+
 # %% tags=["remove-stderr"]
 def inradius_fraction(points):
-    """Inradius / circumradius (rho <= 1) of the hull of one sphere sample."""
+    """Inradius / circumradius (rho <= 1) of one sphere sample's hull."""
     dev = points - points.mean(axis=0)
     _, s, vt = np.linalg.svd(dev, full_matrices=False)
     span = vt[: int(np.sum(s > 1e-9 * s[0]))]
@@ -489,23 +544,41 @@ for D in progress(ball_dims, "balls"):
         rho = min(rhos)
         # the solver subtracts the mean of the n_t anchors:
         # E R_M^2 = (1 - 1/n_t) R_anchor^2
-        R_M_theory = theory.ball_anchor_radius(R, D) * math.sqrt(1 - 1 / n_t)
-        ball_rows.append({
-            "D": D, "R": R, "M": M, "mftma": cap, "se": se, "rho": rho,
-            "theory": theory.ball_capacity(R, D),
-            "upper": theory.ball_capacity(rho * R, D),
-            "R_M": radii.mean(), "R_M_theory": R_M_theory,
-            "R_M_se": radii.std(ddof=1) / np.sqrt(radii.size),
-            "D_M": float(np.mean(dims)),
-        })
+        R_M_theory = theory.ball_anchor_radius(R, D) * math.sqrt(
+            1 - 1 / n_t
+        )
+        ball_rows.append(
+            {
+                "D": D,
+                "R": R,
+                "M": M,
+                "mftma": cap,
+                "se": se,
+                "rho": rho,
+                "theory": theory.ball_capacity(R, D),
+                "upper": theory.ball_capacity(rho * R, D),
+                "R_M": radii.mean(),
+                "R_M_theory": R_M_theory,
+                "R_M_se": radii.std(ddof=1) / np.sqrt(radii.size),
+                "D_M": float(np.mean(dims)),
+            }
+        )
 ball_table = pd.DataFrame(ball_rows)
 ball_table["z"] = (
-    (ball_table["mftma"] - ball_table["theory"]) / ball_table["se"]
-)
-shown_cols = {"D": "D", "R": "R", "M": "M", "theory": "α_Ball",
-              "mftma": "α MFTMA", "se": "SE", "upper": "α_Ball(ρR)",
-              "R_M_theory": "R_M theory", "R_M": "R_M MFTMA",
-              "D_M": "D_M MFTMA"}
+    ball_table["mftma"] - ball_table["theory"]
+) / ball_table["se"]
+shown_cols = {
+    "D": "D",
+    "R": "R",
+    "M": "M",
+    "theory": "α_Ball",
+    "mftma": "α MFTMA",
+    "se": "SE",
+    "upper": "α_Ball(ρR)",
+    "R_M_theory": "R_M theory",
+    "R_M": "R_M MFTMA",
+    "D_M": "D_M MFTMA",
+}
 ball_table[list(shown_cols)].rename(columns=shown_cols).round(4)
 
 # %%
@@ -521,7 +594,8 @@ for row in ball_table.itertuples():
             f"{row.R_M_se:.4f} vs theory {row.R_M_theory:.4f}"
         )
         # exactly 1 up to the solver's guard against zero-length anchors
-        # (the reference code's QR frame with an empty direction gave 0.81)
+        # (the reference code's QR frame with an empty direction gave
+        # 0.81)
         assert abs(row.D_M - 1.0) < 1e-3, (
             f"segment {where}: D_M={row.D_M:.6f}, must be 1"
         )
@@ -551,24 +625,42 @@ glue("sphere_M", int(sphere_M), display=False)
 # %% tags=["hide-input"]
 dim_label = {D: f"D = {D}" for D in ball_dims} | {1: "D = 1 (segment)"}
 r_fine = np.geomspace(min(ball_radii) / 1.3, max(ball_radii) * 1.3, 50)
-b_curve = pd.DataFrame([
-    {"R": r, "capacity": theory.ball_capacity(r, D), "ball": dim_label[D]}
-    for D in ball_dims for r in r_fine
-])
+b_curve = pd.DataFrame(
+    [
+        {
+            "R": r,
+            "capacity": theory.ball_capacity(r, D),
+            "ball": dim_label[D],
+        }
+        for D in ball_dims
+        for r in r_fine
+    ]
+)
 b_pts = ball_table.assign(
-    capacity=ball_table["mftma"], ball=ball_table["D"].map(dim_label),
+    capacity=ball_table["mftma"],
+    ball=ball_table["D"].map(dim_label),
     lo=ball_table["mftma"] - ERR_BAR * ball_table["se"],
     hi=ball_table["mftma"] + ERR_BAR * ball_table["se"],
 )
 ball_chart = charts.theory_vs_measured(
-    b_curve, b_pts, "R", "capacity", "ball", x_title="ball radius R",
-    y_title="capacity α", group_title="ball", domain=dim_label.values(),
-    log_x=True, ticks=ball_radii,
-    extra_tips=(charts.tooltip("theory:Q", "α_Ball(R, D)", ".4f"),
-                charts.tooltip("upper:Q", "α_Ball(ρR, D)", ".4f"),
-                charts.tooltip("M:Q", "points per manifold"),
-                charts.tooltip("R_M:Q", "anchor radius R_M", ".3f"),
-                charts.tooltip("D_M:Q", "anchor dimension D_M", ".3f")),
+    b_curve,
+    b_pts,
+    "R",
+    "capacity",
+    "ball",
+    x_title="ball radius R",
+    y_title="capacity α",
+    group_title="ball",
+    domain=dim_label.values(),
+    log_x=True,
+    ticks=ball_radii,
+    extra_tips=(
+        charts.tooltip("theory:Q", "α_Ball(R, D)", ".4f"),
+        charts.tooltip("upper:Q", "α_Ball(ρR, D)", ".4f"),
+        charts.tooltip("M:Q", "points per manifold"),
+        charts.tooltip("R_M:Q", "anchor radius R_M", ".3f"),
+        charts.tooltip("D_M:Q", "anchor dimension D_M", ".3f"),
+    ),
 )
 glue("fig_balls", ball_chart, display=False)
 
@@ -603,17 +695,26 @@ glue("fig_balls", ball_chart, display=False)
 gauss_runs = []
 for r in progress(gauss_radii, "clouds"):
     for seed in seeds:
-        clouds = gaussian_manifolds(gauss_P, gauss_M, gauss_D, gauss_N,
-                                    radius=r, seed=seed)
+        clouds = gaussian_manifolds(
+            gauss_P, gauss_M, gauss_D, gauss_N, radius=r, seed=seed
+        )
         res = manifold_analysis(clouds, kappa=0.0, n_t=n_t, seed=seed)
-        sim = simulated_capacity(clouds, n_dichotomies=sim_dichotomies,
-                                 seed=seed)
-        gauss_runs.append({
-            "r": r, "mftma": res.capacity, "mftma_se": res.capacity_se,
-            "R_M": res.radius, "D_M": res.dimension, "K": res.K,
-            "sim": sim.capacity, "sim_se": sim.capacity_se,
-            "ball": theory.ball_capacity(res.radius, res.dimension),
-        })
+        sim = simulated_capacity(
+            clouds, n_dichotomies=sim_dichotomies, seed=seed
+        )
+        gauss_runs.append(
+            {
+                "r": r,
+                "mftma": res.capacity,
+                "mftma_se": res.capacity_se,
+                "R_M": res.radius,
+                "D_M": res.dimension,
+                "K": res.K,
+                "sim": sim.capacity,
+                "sim_se": sim.capacity_se,
+                "ball": theory.ball_capacity(res.radius, res.dimension),
+            }
+        )
 gauss_runs = pd.DataFrame(gauss_runs)
 
 gauss_rows = []
@@ -626,7 +727,16 @@ for r, g in gauss_runs.groupby("r"):
     gauss_rows.append(row)
 gauss = pd.DataFrame(gauss_rows).sort_values("r").reset_index(drop=True)
 gauss["gap"] = (gauss["mftma"] - gauss["sim"]) / gauss["sim"]
-shown_cols = ["r", "mftma", "mftma_se", "sim", "sim_se", "ball", "R_M", "D_M"]
+shown_cols = [
+    "r",
+    "mftma",
+    "mftma_se",
+    "sim",
+    "sim_se",
+    "ball",
+    "R_M",
+    "D_M",
+]
 gauss[shown_cols].round(3)
 
 # %%
@@ -636,18 +746,21 @@ for row in gauss.itertuples():
     assert abs(row.mftma - row.sim) <= allowed, (
         f"clouds of radius {row.r}: MFTMA {row.mftma:.4f} +/- "
         f"{row.mftma_se:.4f} vs simulated {row.sim:.4f} +/- "
-        f"{row.sim_se:.4f}; allowed {n_sigma} SE + {mean_field_allowance:.0%}"
+        f"{row.sim_se:.4f}; allowed {n_sigma} SE + "
+        f"{mean_field_allowance:.0%}"
     )
     allowed = n_sigma * row.mftma_se + ball_relation_allowance * row.mftma
     assert abs(row.mftma - row.ball) <= allowed, (
-        f"clouds of radius {row.r}: MFTMA {row.mftma:.4f} vs alpha_Ball(R_M="
-        f"{row.R_M:.3f}, D_M={row.D_M:.2f}) = {row.ball:.4f}; allowed "
+        f"clouds of radius {row.r}: MFTMA {row.mftma:.4f} vs "
+        f"alpha_Ball(R_M={row.R_M:.3f}, D_M={row.D_M:.2f}) = "
+        f"{row.ball:.4f}; allowed "
         f"{n_sigma} SE + {ball_relation_allowance:.0%}"
     )
 # growing clouds: capacity never rises significantly, the anchor radius
 # never falls significantly
-pairs = zip(gauss.iloc[:-1].itertuples(), gauss.iloc[1:].itertuples(),
-            strict=True)
+pairs = zip(
+    gauss.iloc[:-1].itertuples(), gauss.iloc[1:].itertuples(), strict=True
+)
 for a, b in pairs:
     rise_err = math.hypot(a.mftma_se, b.mftma_se)
     assert b.mftma - a.mftma <= n_sigma * rise_err, (
@@ -667,34 +780,79 @@ if len(gauss) > 1 and last["r"] >= 2 * first["r"]:
         f"({first['mftma']:.4f}) to r={last['r']} ({last['mftma']:.4f})"
     )
 for name, row in (("small", first), ("large", last)):
-    for key in ("r", "mftma", "mftma_se", "sim", "sim_se", "R_M", "D_M",
-                "ball"):
+    for key in (
+        "r",
+        "mftma",
+        "mftma_se",
+        "sim",
+        "sim_se",
+        "R_M",
+        "D_M",
+        "ball",
+    ):
         glue(f"gauss_{name}_{key}", float(row[key]), display=False)
 glue("gauss_max_gap", float(gauss["gap"].abs().max()), display=False)
 glue("gauss_K_max", int(gauss["K_max"].max()), display=False)
-glue("gauss_mean_field_allowance", float(mean_field_allowance), display=False)
+glue(
+    "gauss_mean_field_allowance",
+    float(mean_field_allowance),
+    display=False,
+)
 for name in ("gauss_P", "gauss_M", "gauss_D", "gauss_N"):
     glue(name, int(globals()[name]), display=False)
 
 # %% tags=["hide-input"]
 methods = ["MFTMA", "simulated", "α_Ball(R_M, D_M)"]
-cap_data = pd.concat([
-    gauss[["r", col, f"{col}_se"]]
-    .rename(columns={col: "capacity", f"{col}_se": "se"})
-    .assign(estimate=label)
-    for col, label in zip(("mftma", "sim", "ball"), methods, strict=True)
-])
-common = dict(x_title="cloud radius r", domain=methods, ticks=gauss_radii, err_bar=ERR_BAR)
+cap_data = pd.concat(
+    [
+        gauss[["r", col, f"{col}_se"]]
+        .rename(columns={col: "capacity", f"{col}_se": "se"})
+        .assign(estimate=label)
+        for col, label in zip(
+            ("mftma", "sim", "ball"), methods, strict=True
+        )
+    ]
+)
+common = dict(
+    x_title="cloud radius r",
+    domain=methods,
+    ticks=gauss_radii,
+    err_bar=ERR_BAR,
+)
 gauss_chart = alt.hconcat(
-    charts.measured_lines(cap_data, "r", "capacity", "estimate",
-                   y_title="capacity α", title="capacity", width=250,
-                   legend="bottom", **common),
-    charts.measured_lines(gauss.assign(se=gauss["R_M_se"], series="MFTMA"), "r",
-                   "R_M", "series", y_title="anchor radius R_M",
-                   title="radius", legend=None, width=170, **common),
-    charts.measured_lines(gauss.assign(se=gauss["D_M_se"], series="MFTMA"), "r",
-                   "D_M", "series", y_title="anchor dimension D_M",
-                   title="dimension", legend=None, width=170, **common),
+    charts.measured_lines(
+        cap_data,
+        "r",
+        "capacity",
+        "estimate",
+        y_title="capacity α",
+        title="capacity",
+        width=250,
+        legend="bottom",
+        **common,
+    ),
+    charts.measured_lines(
+        gauss.assign(se=gauss["R_M_se"], series="MFTMA"),
+        "r",
+        "R_M",
+        "series",
+        y_title="anchor radius R_M",
+        title="radius",
+        legend=None,
+        width=170,
+        **common,
+    ),
+    charts.measured_lines(
+        gauss.assign(se=gauss["D_M_se"], series="MFTMA"),
+        "r",
+        "D_M",
+        "series",
+        y_title="anchor dimension D_M",
+        title="dimension",
+        legend=None,
+        width=170,
+        **common,
+    ),
 ).resolve_scale(color="shared")
 glue("fig_gauss", gauss_chart, display=False)
 
@@ -787,7 +945,9 @@ glue("fig_gauss", gauss_chart, display=False)
 
 # %% tags=["remove-cell"]
 ex_seg = manifold_analysis(ball_manifolds(P=20, R=1.0, D=1, M=2), n_t=400)
-ex_disc = manifold_analysis(ball_manifolds(P=20, R=1.0, D=2, M=16), n_t=400)
+ex_disc = manifold_analysis(
+    ball_manifolds(P=20, R=1.0, D=2, M=16), n_t=400
+)
 glue("ex_segment_mftma", float(ex_seg.capacity), display=False)
 glue("ex_segment_se", float(ex_seg.capacity_se), display=False)
 glue("ex_disc_mftma", float(ex_disc.capacity), display=False)

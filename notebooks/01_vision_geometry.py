@@ -31,6 +31,8 @@
 # end of each section fail the run if a finding does not hold.
 
 # %%
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import torch
@@ -120,17 +122,26 @@ margin = 0.05  # structural thresholds: a point manifold has radius < 1e-3
 charts.setup_charts()
 torch.manual_seed(0)
 root = data_root or None
-train_kw = {"epochs": epochs or None, "train_size": train_size or None, "data_root": root}
+train_kw = {
+    "epochs": epochs or None,
+    "train_size": train_size or None,
+    "data_root": root,
+}
 layer_list = list(layers) or None
 test_set = load_vision_dataset(dataset, "test", root)
-models = {name: get_network(name, dataset=dataset, progress=False, **train_kw) for name in variants}
-stochastic = [name for name, model in models.items() if is_stochastic(model)]
+models = {
+    name: get_network(name, dataset=dataset, progress=False, **train_kw)
+    for name in variants
+}
+stochastic = [
+    name for name, model in models.items() if is_stochastic(model)
+]
 deterministic = [name for name in variants if name not in stochastic]
 
 
-def finding(estimate, name: str, expect: str = "positive"):
-    """Assert a finding on the interval of a difference (see the note on uncertainty below)."""
-    return check_difference(estimate, name, expect=expect, establish=check_findings)
+# a finding: the interval of a difference excludes zero (see the note
+# on uncertainty below)
+finding = partial(check_difference, establish=check_findings)
 
 
 # %% [markdown]
@@ -147,11 +158,17 @@ def finding(estimate, name: str, expect: str = "positive"):
 # %%
 training = pd.DataFrame(
     [
-        {"model": name, "epochs": len(m.train_history.get("epochs", [])) or None,
-         "train seconds": round(float(m.train_history.get("train_seconds", float("nan"))), 1)}
+        {
+            "model": name,
+            "epochs": len(m.train_history.get("epochs", [])) or None,
+            "train seconds": round(
+                float(m.train_history.get("train_seconds", float("nan"))),
+                1,
+            ),
+        }
         for name, m in models.items()
     ]
-)  # fmt: skip
+)
 display(training)
 
 # %% [markdown]
@@ -169,17 +186,48 @@ display(training)
 # interval of its difference excludes zero on the predicted side.
 
 # %%
-x_acc, y_acc = class_balanced_subset(test_set, n_classes=10, per_class=max(1, n_accuracy // 10), seed=0)
+x_acc, y_acc = class_balanced_subset(
+    test_set, n_classes=10, per_class=max(1, n_accuracy // 10), seed=0
+)
 grids = {"linf": eps_grid, "l2": eps_l2, "l1": eps_l1}
 attack = {"steps": attack_steps, "eot": eot, "n_draws": n_draws}
-sweep = accuracy_sweep(models, {0: (x_acc, y_acc)}, {norm: grids[norm] for norm in norms}, progress=False, **attack)
+sweep = accuracy_sweep(
+    models,
+    {0: (x_acc, y_acc)},
+    {norm: grids[norm] for norm in norms},
+    progress=False,
+    **attack,
+)
 acc = sweep.table
-acc_table = acc.assign(cell=[f"{a:.3f} ± {h:.3f}" for a, h in zip(acc.accuracy, acc.half, strict=True)]).pivot(
-    index=["norm", "eps"], columns="model", values="cell").reindex(columns=variants)  # fmt: skip
+acc_table = (
+    acc.assign(
+        cell=[
+            f"{a:.3f} ± {h:.3f}"
+            for a, h in zip(acc.accuracy, acc.half, strict=True)
+        ]
+    )
+    .pivot(index=["norm", "eps"], columns="model", values="cell")
+    .reindex(columns=variants)
+)
 display(acc_table)
-accuracy_chart = charts.faceted_lines(acc, "eps", "accuracy", "model", "norm", lo="lo", hi="hi", columns=3,
-                                      sort=norms, domain=variants, title="Accuracy under PGD")  # fmt: skip
-glue("fig_accuracy", accuracy_chart.resolve_scale(x="independent"), display=False)
+accuracy_chart = charts.faceted_lines(
+    acc,
+    "eps",
+    "accuracy",
+    "model",
+    "norm",
+    lo="lo",
+    hi="hi",
+    columns=3,
+    sort=norms,
+    domain=variants,
+    title="Accuracy under PGD",
+)
+glue(
+    "fig_accuracy",
+    accuracy_chart.resolve_scale(x="independent"),
+    display=False,
+)
 
 # %% [markdown]
 # ```{glue:figure} fig_accuracy
@@ -195,28 +243,58 @@ small_eps = sorted(e for e in eps_grid if e > 0)[0]
 glue_number("small_eps", small_eps)
 for name in variants:
     glue_estimate(f"clean_{name}", sweep.estimate(name, "linf", 0.0))
-    glue_estimate(f"linf_small_{name}", sweep.estimate(name, "linf", small_eps))
+    glue_estimate(
+        f"linf_small_{name}", sweep.estimate(name, "linf", small_eps)
+    )
 
 
 def gap(a: str, b: str, eps: float, norm: str = "linf"):
-    """Accuracy of network ``a`` minus network ``b`` on the same images, with its paired interval."""
+    """Accuracy of ``a`` minus ``b`` on the same images (paired)."""
     return sweep.difference((a, norm, eps), (b, norm, eps))
 
 
-# Accuracy never rises with eps: no step of any grid is significantly upward.
+# Accuracy never rises with eps: no step of a grid is significantly up.
 for name in variants:
     for norm in norms:
         grid = sorted(grids[norm])
         for lo_eps, hi_eps in zip(grid[:-1], grid[1:], strict=True):
-            rise = sweep.difference((name, norm, hi_eps), (name, norm, lo_eps))
-            check_difference(rise, f"{name} {norm} {lo_eps:g}->{hi_eps:g}", expect="negative", establish=False)
+            rise = sweep.difference(
+                (name, norm, hi_eps), (name, norm, lo_eps)
+            )
+            check_difference(
+                rise,
+                f"{name} {norm} {lo_eps:g}->{hi_eps:g}",
+                expect="negative",
+                establish=False,
+            )
 if {"standard", "adversarial"} <= set(variants):
-    glue_estimate("gap_clean_std_at", finding(gap("standard", "adversarial", 0.0), "clean: standard > AT"))
-    glue_estimate("gap_small_at_std", finding(gap("adversarial", "standard", small_eps), "robust: AT > standard"))
+    glue_estimate(
+        "gap_clean_std_at",
+        finding(
+            gap("standard", "adversarial", 0.0), "clean: standard > AT"
+        ),
+    )
+    glue_estimate(
+        "gap_small_at_std",
+        finding(
+            gap("adversarial", "standard", small_eps),
+            "robust: AT > standard",
+        ),
+    )
 if {"standard", "vone"} <= set(variants):
-    glue_estimate("gap_small_vone_std", finding(gap("vone", "standard", small_eps), "robust: VOne > standard"))
+    glue_estimate(
+        "gap_small_vone_std",
+        finding(
+            gap("vone", "standard", small_eps), "robust: VOne > standard"
+        ),
+    )
 if {"vone", "vone_nonoise"} <= set(variants):
-    glue_estimate("gap_small_noise", finding(gap("vone", "vone_nonoise", small_eps), "robust: noise helps"))
+    glue_estimate(
+        "gap_small_noise",
+        finding(
+            gap("vone", "vone_nonoise", small_eps), "robust: noise helps"
+        ),
+    )
 
 # %% [markdown]
 # Clean accuracy is {glue:text}`clean_standard:.3f` ± {glue:text}`clean_standard_half:.3f` for the
@@ -243,20 +321,64 @@ if {"vone", "vone_nonoise"} <= set(variants):
 # one accuracy point of the strongest.
 
 # %%
-x_conv, y_conv = spread_subset(x_acc, y_acc, n_convergence)  # every class takes its turn
-conv = convergence_table(models, x_conv, y_conv, eps=small_eps, steps=attack_steps, eot=eot,
-                         steps_grid=convergence_steps, eot_grid=convergence_eot, n_draws=n_draws,
-                         progress=False)  # fmt: skip
+x_conv, y_conv = spread_subset(
+    x_acc, y_acc, n_convergence
+)  # every class takes its turn
+conv = convergence_table(
+    models,
+    x_conv,
+    y_conv,
+    eps=small_eps,
+    steps=attack_steps,
+    eot=eot,
+    steps_grid=convergence_steps,
+    eot_grid=convergence_eot,
+    n_draws=n_draws,
+    progress=False,
+)
 pgd_rows = conv[conv.attack == "pgd"]
-by_steps = pgd_rows[(pgd_rows.eot == pgd_rows.model.map(lambda m: eot if m in stochastic else 1)) | pgd_rows.strongest]
-steps_chart = charts.line_with_errorbars(by_steps, "steps", "accuracy", "model", lo="lo", hi="hi", log_x=True,
-                                         domain=variants, title="PGD steps", width=260)  # fmt: skip
-by_eot = pgd_rows[pgd_rows.model.isin(stochastic) & ((pgd_rows.steps == attack_steps) | pgd_rows.strongest)]
-eot_chart = charts.line_with_errorbars(by_eot, "eot", "accuracy", "model", lo="lo", hi="hi", log_x=True,
-                                       domain=variants, title="EOT draws per step", width=260)  # fmt: skip
+by_steps = pgd_rows[
+    (
+        pgd_rows.eot
+        == pgd_rows.model.map(lambda m: eot if m in stochastic else 1)
+    )
+    | pgd_rows.strongest
+]
+steps_chart = charts.line_with_errorbars(
+    by_steps,
+    "steps",
+    "accuracy",
+    "model",
+    lo="lo",
+    hi="hi",
+    log_x=True,
+    domain=variants,
+    title="PGD steps",
+    width=260,
+)
+by_eot = pgd_rows[
+    pgd_rows.model.isin(stochastic)
+    & ((pgd_rows.steps == attack_steps) | pgd_rows.strongest)
+]
+eot_chart = charts.line_with_errorbars(
+    by_eot,
+    "eot",
+    "accuracy",
+    "model",
+    lo="lo",
+    hi="hi",
+    log_x=True,
+    domain=variants,
+    title="EOT draws per step",
+    width=260,
+)
 glue("fig_convergence", steps_chart | eot_chart, display=False)
 strongest = conv[conv.strongest].set_index("model")
-display(strongest[["steps", "eot", "accuracy", "diff", "diff_lo", "diff_hi"]].round(3))
+display(
+    strongest[
+        ["steps", "eot", "accuracy", "diff", "diff_lo", "diff_hi"]
+    ].round(3)
+)
 for name in variants:
     glue_number(f"conv_diff_{name}", strongest.loc[name, "diff"])
 glue_number("conv_worst", strongest["diff"].min())
@@ -290,38 +412,82 @@ if check_findings:
 # single seed, the interval of MFTMA's sampling error).
 
 # %%
-class_inputs = {s: class_balanced_subset(test_set, n_classes=n_classes, per_class=per_class, seed=s) for s in seeds}
+class_inputs = {
+    s: class_balanced_subset(
+        test_set, n_classes=n_classes, per_class=per_class, seed=s
+    )
+    for s in seeds
+}
 # n_exemplars images spread over the classes, a different draw per seed
-exemplar_inputs = {s: exemplar_images(test_set, n_exemplars, 10, seed=100 + s) for s in seeds}
-common = {"norm": "linf", "attack_steps": attack_steps, "eot": eot, "width": width, "n_t": n_t}
+exemplar_inputs = {
+    s: exemplar_images(test_set, n_exemplars, 10, seed=100 + s)
+    for s in seeds
+}
+common = {
+    "norm": "linf",
+    "attack_steps": attack_steps,
+    "eot": eot,
+    "width": width,
+    "n_t": n_t,
+}
 class_geo = measure_grid(
     models,
     class_inputs,
     [Protocol(manifold="class", eps=e, **common) for e in eps_grid]
-    + [Protocol(manifold="class", eps=max(eps_grid), perturbation="random", **common)],
+    + [
+        Protocol(
+            manifold="class",
+            eps=max(eps_grid),
+            perturbation="random",
+            **common,
+        )
+    ],
     layers=layer_list,
     progress=False,
 )
 exemplar_geo = measure_grid(
     models,
     exemplar_inputs,
-    [Protocol(manifold="exemplar", eps=e, repeats=repeats, **common) for e in eps_grid]
-    + [Protocol(manifold="exemplar", eps=max(eps_grid), repeats=repeats, perturbation="random", **common)],
+    [
+        Protocol(manifold="exemplar", eps=e, repeats=repeats, **common)
+        for e in eps_grid
+    ]
+    + [
+        Protocol(
+            manifold="exemplar",
+            eps=max(eps_grid),
+            repeats=repeats,
+            perturbation="random",
+            **common,
+        )
+    ],
     layers=layer_list,
     progress=False,
 )
 
 # %%
 metrics = ["capacity", "radius", "dimension", "center_correlation"]
-class_mean, ex_mean = over_seeds(class_geo, metrics), over_seeds(exemplar_geo, metrics)
+class_mean, ex_mean = (
+    over_seeds(class_geo, metrics),
+    over_seeds(exemplar_geo, metrics),
+)
 for metric in metrics:
     for kind, summary in (("class", class_mean), ("exemplar", ex_mean)):
         adversarial_rows = summary[summary.perturbation == "adversarial"]
-        chart = charts.layer_lines(adversarial_rows, metric, lo=f"{metric}_lo", hi=f"{metric}_hi", sort=variants,
-                                   title=f"{kind.capitalize()} manifolds: {metric}")  # fmt: skip
+        chart = charts.layer_lines(
+            adversarial_rows,
+            metric,
+            lo=f"{metric}_lo",
+            hi=f"{metric}_hi",
+            sort=variants,
+            title=f"{kind.capitalize()} manifolds: {metric}",
+        )
         glue(f"fig_{kind}_{metric}", chart, display=False)
 layer_order = class_mean.drop_duplicates("depth").sort_values("depth")
-layer_key = ", ".join(f"{d} = `{n}`" for d, n in zip(layer_order.depth, layer_order.layer, strict=True))
+layer_key = ", ".join(
+    f"{d} = `{n}`"
+    for d, n in zip(layer_order.depth, layer_order.layer, strict=True)
+)
 display(Markdown(f"Layers by depth: {layer_key}"))
 
 # %% [markdown]
@@ -376,49 +542,118 @@ display(Markdown(f"Layers by depth: {layer_key}"))
 eps_max = max(eps_grid)
 glue_number("eps_max", eps_max)
 adv = exemplar_geo[exemplar_geo.perturbation == "adversarial"]
-late = {(m, e, metric): late_per_seed(adv, m, e, metric) for m in variants for e in eps_grid
-        for metric in ("radius", "capacity")}  # fmt: skip
-signature = pd.DataFrame([
-    {"model": m, "eps": e, **{k: seed_estimate(late[(m, e, k)]).format() for k in ("radius", "capacity")}}
-    for m in variants for e in eps_grid
-])  # fmt: skip
-display(signature.pivot(index="eps", columns="model", values=["radius", "capacity"]))
+late = {
+    (m, e, metric): late_per_seed(adv, m, e, metric)
+    for m in variants
+    for e in eps_grid
+    for metric in ("radius", "capacity")
+}
+signature = pd.DataFrame(
+    [
+        {
+            "model": m,
+            "eps": e,
+            **{
+                k: seed_estimate(late[(m, e, k)]).format()
+                for k in ("radius", "capacity")
+            },
+        }
+        for m in variants
+        for e in eps_grid
+    ]
+)
+display(
+    signature.pivot(
+        index="eps", columns="model", values=["radius", "capacity"]
+    )
+)
 
-# 1. Clean exemplar manifolds: points in deterministic nets, extended in the stochastic net (structural).
-clean_ex = ex_mean[(ex_mean.perturbation == "adversarial") & np.isclose(ex_mean.eps, 0)]
+# 1. Clean exemplar manifolds: points in deterministic nets, extended
+#    in the stochastic net (structural).
+clean_ex = ex_mean[
+    (ex_mean.perturbation == "adversarial") & np.isclose(ex_mean.eps, 0)
+]
 assert_points(clean_ex, deterministic, margin)
 assert_extended(clean_ex[clean_ex.depth >= 2], stochastic, margin)
 
-# 2. Standard net: late-layer exemplar radius grows and capacity falls with eps.
+# 2. Standard net: late-layer exemplar radius grows, capacity falls.
 if "standard" in variants:
     for e, label in ((small_eps, "small"), (eps_max, "max")):
-        glue_estimate(f"std_radius_{label}", seed_estimate(late[("standard", e, "radius")]))
-        glue_estimate(f"std_capacity_{label}", seed_estimate(late[("standard", e, "capacity")]))
-    grow = seed_difference(late[("standard", eps_max, "radius")], late[("standard", small_eps, "radius")])
-    fall = seed_difference(late[("standard", eps_max, "capacity")], late[("standard", small_eps, "capacity")])
-    glue_estimate("std_radius_growth", finding(grow, "standard: radius grows with eps"))
-    glue_estimate("std_capacity_fall", finding(fall, "standard: capacity falls with eps", "negative"))
+        glue_estimate(
+            f"std_radius_{label}",
+            seed_estimate(late[("standard", e, "radius")]),
+        )
+        glue_estimate(
+            f"std_capacity_{label}",
+            seed_estimate(late[("standard", e, "capacity")]),
+        )
+    grow = seed_difference(
+        late[("standard", eps_max, "radius")],
+        late[("standard", small_eps, "radius")],
+    )
+    fall = seed_difference(
+        late[("standard", eps_max, "capacity")],
+        late[("standard", small_eps, "capacity")],
+    )
+    glue_estimate(
+        "std_radius_growth",
+        finding(grow, "standard: radius grows with eps"),
+    )
+    glue_estimate(
+        "std_capacity_fall",
+        finding(fall, "standard: capacity falls with eps", "negative"),
+    )
 
-# 3. Adversarially trained net: smaller exemplar manifolds than the standard net at the strongest attack.
+# 3. Adversarially trained net: smaller exemplar manifolds than the
+#    standard net at the strongest attack.
 if {"standard", "adversarial"} <= set(variants):
-    smaller = seed_difference(late[("standard", eps_max, "radius")], late[("adversarial", eps_max, "radius")])
-    glue_estimate("at_radius_max", seed_estimate(late[("adversarial", eps_max, "radius")]))
-    glue_estimate("at_radius_gap", finding(smaller, "AT: smaller exemplar manifolds than standard"))
+    smaller = seed_difference(
+        late[("standard", eps_max, "radius")],
+        late[("adversarial", eps_max, "radius")],
+    )
+    glue_estimate(
+        "at_radius_max",
+        seed_estimate(late[("adversarial", eps_max, "radius")]),
+    )
+    glue_estimate(
+        "at_radius_gap",
+        finding(smaller, "AT: smaller exemplar manifolds than standard"),
+    )
 
-# 4. Stochastic net: wide already at eps=0, smaller relative change with eps than the standard net.
+# 4. Stochastic net: wide already at eps=0, smaller relative change
+#    with eps than the standard net.
 if {"standard", "vone"} <= set(variants):
 
     def relative_change(model: str) -> pd.DataFrame:
-        top, zero = late[(model, eps_max, "radius")], late[(model, 0.0, "radius")]
+        top, zero = (
+            late[(model, eps_max, "radius")],
+            late[(model, 0.0, "radius")],
+        )
         change = (top.value - zero.value) / top.value
-        return pd.DataFrame({"value": change, "se": np.hypot(top.se, zero.se) / top.value})
+        return pd.DataFrame(
+            {"value": change, "se": np.hypot(top.se, zero.se) / top.value}
+        )
 
-    glue_estimate("vone_radius_clean", seed_estimate(late[("vone", 0.0, "radius")]))
-    glue_estimate("vone_radius_max", seed_estimate(late[("vone", eps_max, "radius")]))
-    glue_estimate("vone_rel_change", seed_estimate(relative_change("vone")))
-    glue_estimate("std_rel_change", seed_estimate(relative_change("standard")))
-    calmer = seed_difference(relative_change("standard"), relative_change("vone"))
-    glue_estimate("rel_change_gap", finding(calmer, "VOne: smaller relative change than standard"))
+    glue_estimate(
+        "vone_radius_clean", seed_estimate(late[("vone", 0.0, "radius")])
+    )
+    glue_estimate(
+        "vone_radius_max",
+        seed_estimate(late[("vone", eps_max, "radius")]),
+    )
+    glue_estimate(
+        "vone_rel_change", seed_estimate(relative_change("vone"))
+    )
+    glue_estimate(
+        "std_rel_change", seed_estimate(relative_change("standard"))
+    )
+    calmer = seed_difference(
+        relative_change("standard"), relative_change("vone")
+    )
+    glue_estimate(
+        "rel_change_gap",
+        finding(calmer, "VOne: smaller relative change than standard"),
+    )
 
 # %% [markdown]
 # **Standard network.** A clean image is a point in every layer. Attacks from different random starts
@@ -447,40 +682,74 @@ if {"standard", "vone"} <= set(variants):
 # ## Untangling and the random-perturbation control
 
 # %%
-clean_class = class_geo[(class_geo.perturbation == "adversarial") & np.isclose(class_geo.eps, 0)]
+clean_class = class_geo[
+    (class_geo.perturbation == "adversarial")
+    & np.isclose(class_geo.eps, 0)
+]
 first_depth, last_depth = clean_class.depth.min(), clean_class.depth.max()
 untangling = {}
 for name in variants:
-    first = layer_values(clean_class, name, 0.0, "capacity", [first_depth])
+    first = layer_values(
+        clean_class, name, 0.0, "capacity", [first_depth]
+    )
     last = layer_values(clean_class, name, 0.0, "capacity", [last_depth])
     untangling[name] = (seed_estimate(first), seed_estimate(last))
-    finding(seed_difference(last, first), f"{name}: class capacity rises from pixels to logits")
-glue_number("class_capacity_pixels", np.mean([first.value for first, _ in untangling.values()]))
-glue_number("class_capacity_logits_min", min(last.value for _, last in untangling.values()))
+    finding(
+        seed_difference(last, first),
+        f"{name}: class capacity rises from pixels to logits",
+    )
+glue_number(
+    "class_capacity_pixels",
+    np.mean([first.value for first, _ in untangling.values()]),
+)
+glue_number(
+    "class_capacity_logits_min",
+    min(last.value for _, last in untangling.values()),
+)
 
 if "standard" in variants:
     std = models["standard"]
     x_rand = random_perturbation(x_acc, "linf", eps_max, seed=0)
     scores_random = example_scores(std, x_rand, y_acc)
-    scores_adv = pgd_scores(std, x_acc, y_acc, eps=eps_max, norm="linf", **attack)
+    scores_adv = pgd_scores(
+        std, x_acc, y_acc, eps=eps_max, norm="linf", **attack
+    )
     glue_estimate("std_acc_random", t_interval(scores_random))
     glue_estimate("std_acc_adv_max", t_interval(scores_adv))
     random_class = class_geo[(class_geo.perturbation == "random")]
-    adv_class = class_geo[(class_geo.perturbation == "adversarial") & np.isclose(class_geo.eps, eps_max)]
-    cap_random = layer_values(random_class, "standard", eps_max, "capacity", [last_depth])
-    cap_adv = layer_values(adv_class, "standard", eps_max, "capacity", [last_depth])
+    adv_class = class_geo[
+        (class_geo.perturbation == "adversarial")
+        & np.isclose(class_geo.eps, eps_max)
+    ]
+    cap_random = layer_values(
+        random_class, "standard", eps_max, "capacity", [last_depth]
+    )
+    cap_adv = layer_values(
+        adv_class, "standard", eps_max, "capacity", [last_depth]
+    )
     glue_estimate("std_class_capacity_random", seed_estimate(cap_random))
     glue_estimate("std_class_capacity_adv", seed_estimate(cap_adv))
     random_ex = exemplar_geo[exemplar_geo.perturbation == "random"]
-    radius_random = seed_estimate(late_per_seed(random_ex, "standard", eps_max, "radius"))
+    radius_random = seed_estimate(
+        late_per_seed(random_ex, "standard", eps_max, "radius")
+    )
     radius_adv = seed_estimate(late[("standard", eps_max, "radius")])
     glue_estimate("std_radius_random", radius_random)
     glue_estimate("std_radius_adv", radius_adv)
-    glue_number("std_radius_ratio", radius_random.value / radius_adv.value)
-    # The control: a random perturbation of the same L-inf size neither fools the network nor
-    # collapses the separability of its class manifolds at the logits; the attack does both.
-    finding(paired_interval(scores_random, scores_adv), "random perturbations do not fool the network")
-    finding(seed_difference(cap_random, cap_adv), "random perturbations keep the logits' class capacity")
+    glue_number(
+        "std_radius_ratio", radius_random.value / radius_adv.value
+    )
+    # The control: a random perturbation of the same L-inf size neither
+    # fools the network nor collapses the separability of its class
+    # manifolds at the logits; the attack does both.
+    finding(
+        paired_interval(scores_random, scores_adv),
+        "random perturbations do not fool the network",
+    )
+    finding(
+        seed_difference(cap_random, cap_adv),
+        "random perturbations keep the logits' class capacity",
+    )
 
 # %% [markdown]
 # On clean images every network *untangles* its classes: class capacity is about

@@ -42,6 +42,7 @@
 
 # %%
 import math
+from functools import partial
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -147,7 +148,12 @@ listen_scale = 10.0  # the perturbation is played this many times louder
 charts.setup_charts()
 torch.manual_seed(0)
 vocabulary = list(words) or list(DEFAULT_WORDS)
-corpus_spec = CorpusSpec(words=tuple(vocabulary), n_train=n_train, n_test=n_test, seed=corpus_seed)
+corpus_spec = CorpusSpec(
+    words=tuple(vocabulary),
+    n_train=n_train,
+    n_test=n_test,
+    seed=corpus_seed,
+)
 corpus = word_corpus(corpus_spec)
 sr = corpus.sample_rate
 train_set, test_set = corpus.split("train"), corpus.split("test")
@@ -156,14 +162,20 @@ options = {
     "stochastic": {"gain": gain, "epochs": epochs or None},
     "adversarial": {"epochs": adv_epochs or None, "adv_eps": adv_eps},
 }
-models = {kind: get_network(f"word_{kind}", corpus=corpus_spec, **options[kind]) for kind in kinds}
-stochastic = [kind for kind, model in models.items() if is_stochastic(model)]
+models = {
+    kind: get_network(f"word_{kind}", corpus=corpus_spec, **options[kind])
+    for kind in kinds
+}
+stochastic = [
+    kind for kind, model in models.items() if is_stochastic(model)
+]
 deterministic = [kind for kind in kinds if kind not in stochastic]
 
 
-def finding(estimate, name: str, expect: str = "positive"):
-    """Assert a finding on the interval of a difference (paired over the same clips or seeds)."""
-    return check_difference(estimate, name, expect=expect, establish=check_findings)
+# a finding: the interval of a difference (paired over the same clips
+# or seeds) excludes zero
+finding = partial(check_difference, establish=check_findings)
+
 
 # %% [markdown]
 # ## The corpus
@@ -176,13 +188,21 @@ def finding(estimate, name: str, expect: str = "positive"):
 # %%
 table = corpus.table()
 summary = table.groupby("split").agg(
-    clips=("word", "size"), voices=("speaker", "nunique"), words=("word", "nunique"),
+    clips=("word", "size"),
+    voices=("speaker", "nunique"),
+    words=("word", "nunique"),
     median_snr_db=("snr_db", "median"),
-)  # fmt: skip
+)
 display(summary)
 display(table.groupby(["split", "synth"]).size().unstack(fill_value=0))
-clip_rms = float(np.sqrt(np.mean(corpus.waveforms.astype(np.float64) ** 2, axis=1)).mean())
-clip_l2 = float(np.median(np.linalg.norm(corpus.waveforms.astype(np.float64), axis=1)))
+clip_rms = float(
+    np.sqrt(
+        np.mean(corpus.waveforms.astype(np.float64) ** 2, axis=1)
+    ).mean()
+)
+clip_l2 = float(
+    np.median(np.linalg.norm(corpus.waveforms.astype(np.float64), axis=1))
+)
 glue("n_train_clips", int(summary.loc["train", "clips"]), display=False)
 glue("n_test_clips", int(summary.loc["test", "clips"]), display=False)
 glue("n_train_voices", int(summary.loc["train", "voices"]), display=False)
@@ -190,7 +210,9 @@ glue("n_test_voices", int(summary.loc["test", "voices"]), display=False)
 glue("n_words", len(vocabulary), display=False)
 glue("clip_rms", clip_rms, display=False)
 glue("clip_l2", clip_l2, display=False)
-assert set(table[table.split == "train"].speaker).isdisjoint(table[table.split == "test"].speaker)
+assert set(table[table.split == "train"].speaker).isdisjoint(
+    table[table.split == "test"].speaker
+)
 
 # %% [markdown]
 # The corpus has {glue:text}`n_train_clips` training clips by {glue:text}`n_train_voices` voices and
@@ -202,16 +224,26 @@ assert set(table[table.split == "train"].speaker).isdisjoint(table[table.split =
 
 # %%
 x_test, y_test = test_set.tensors()
-test_acc = {kind: t_interval(example_scores(m, x_test, y_test, n_draws=4, seed=0)) for kind, m in models.items()}
+test_acc = {
+    kind: t_interval(example_scores(m, x_test, y_test, n_draws=4, seed=0))
+    for kind, m in models.items()
+}
 training = pd.DataFrame(
     [
-        {"network": kind, "epochs": len(m.train_history["epochs"]),
-         "train seconds": round(float(m.train_history["train_seconds"]), 1),
-         "final train accuracy": round(m.train_history["epochs"][-1]["train_accuracy"], 3),
-         "test accuracy": test_acc[kind].format()}
+        {
+            "network": kind,
+            "epochs": len(m.train_history["epochs"]),
+            "train seconds": round(
+                float(m.train_history["train_seconds"]), 1
+            ),
+            "final train accuracy": round(
+                m.train_history["epochs"][-1]["train_accuracy"], 3
+            ),
+            "test accuracy": test_acc[kind].format(),
+        }
         for kind, m in models.items()
     ]
-).set_index("network")  # fmt: skip
+).set_index("network")
 display(training)
 for kind in kinds:
     glue_estimate(f"test_acc_{kind}", test_acc[kind])
@@ -219,7 +251,10 @@ chance = 1 / len(vocabulary)
 glue("chance", chance, display=False)
 for kind in kinds:
     est = test_acc[kind]
-    finding(type(est)(est.value - chance, est.half, est.n), f"{kind}: above chance on unheard voices")
+    finding(
+        type(est)(est.value - chance, est.half, est.n),
+        f"{kind}: above chance on unheard voices",
+    )
 
 # %% [markdown]
 # On the whole test set (unheard voices), the deterministic network recognises
@@ -243,23 +278,61 @@ for kind in kinds:
 
 # %%
 per_word = max(1, n_accuracy // len(vocabulary))
-acc_inputs = {s: class_balanced_subset(test_set.dataset(), len(vocabulary), per_word, seed=s) for s in seeds}
+acc_inputs = {
+    s: class_balanced_subset(
+        test_set.dataset(), len(vocabulary), per_word, seed=s
+    )
+    for s in seeds
+}
 grids = {"linf": eps_linf, "l2": eps_l2}
-attack = {"steps": attack_steps, "eot": eot, "n_draws": n_draws, "bounds": WAVEFORM_BOUNDS}
-sweep = accuracy_sweep(models, acc_inputs, grids, progress=False, **attack)
+attack = {
+    "steps": attack_steps,
+    "eot": eot,
+    "n_draws": n_draws,
+    "bounds": WAVEFORM_BOUNDS,
+}
+sweep = accuracy_sweep(
+    models, acc_inputs, grids, progress=False, **attack
+)
 acc = sweep.table
 acc["snr_db"] = [
-    math.inf if e == 0 else 20 * math.log10((clip_l2 if n == "l2" else clip_rms) / e)
+    math.inf
+    if e == 0
+    else 20 * math.log10((clip_l2 if n == "l2" else clip_rms) / e)
     for n, e in zip(acc.norm, acc.eps, strict=True)
 ]
-budgets = acc.drop_duplicates(["norm", "eps"])[["norm", "eps", "snr_db"]].set_index(["norm", "eps"])
+budgets = acc.drop_duplicates(["norm", "eps"])[
+    ["norm", "eps", "snr_db"]
+].set_index(["norm", "eps"])
 display(budgets.round(1))
-acc_table = acc.assign(cell=[f"{a:.3f} ± {h:.3f}" for a, h in zip(acc.accuracy, acc.half, strict=True)]).pivot(
-    index=["norm", "eps"], columns="model", values="cell").reindex(columns=kinds)  # fmt: skip
+acc_table = (
+    acc.assign(
+        cell=[
+            f"{a:.3f} ± {h:.3f}"
+            for a, h in zip(acc.accuracy, acc.half, strict=True)
+        ]
+    )
+    .pivot(index=["norm", "eps"], columns="model", values="cell")
+    .reindex(columns=kinds)
+)
 display(acc_table)
-accuracy_chart = charts.faceted_lines(acc, "eps", "accuracy", "model", "norm", lo="lo", hi="hi", columns=2,
-                                      domain=kinds, title="Word accuracy under waveform PGD")  # fmt: skip
-glue("fig_accuracy", accuracy_chart.resolve_scale(x="independent"), display=False)
+accuracy_chart = charts.faceted_lines(
+    acc,
+    "eps",
+    "accuracy",
+    "model",
+    "norm",
+    lo="lo",
+    hi="hi",
+    columns=2,
+    domain=kinds,
+    title="Word accuracy under waveform PGD",
+)
+glue(
+    "fig_accuracy",
+    accuracy_chart.resolve_scale(x="independent"),
+    display=False,
+)
 
 # %% [markdown]
 # ```{glue:figure} fig_accuracy
@@ -271,35 +344,72 @@ glue("fig_accuracy", accuracy_chart.resolve_scale(x="independent"), display=Fals
 # ```
 
 # %%
-small = {norm: sorted(e for e in grid if e > 0)[0] for norm, grid in grids.items()}
+small = {
+    norm: sorted(e for e in grid if e > 0)[0]
+    for norm, grid in grids.items()
+}
 for norm, e in small.items():
     glue(f"small_eps_{norm}", e, display=False)
-    glue(f"small_snr_{norm}", float(budgets.loc[(norm, e), "snr_db"]), display=False)
+    glue(
+        f"small_snr_{norm}",
+        float(budgets.loc[(norm, e), "snr_db"]),
+        display=False,
+    )
     for kind in kinds:
-        glue_estimate(f"acc_{norm}_small_{kind}", sweep.estimate(kind, norm, e))
+        glue_estimate(
+            f"acc_{norm}_small_{kind}", sweep.estimate(kind, norm, e)
+        )
 for kind in kinds:
     glue_estimate(f"clean_{kind}", sweep.estimate(kind, "l2", 0.0))
 
-# Accuracy never rises with eps: no step of any grid is significantly upward.
+# Accuracy never rises with eps: no step of a grid is significantly up.
 for kind in kinds:
     for norm, grid in grids.items():
         grid = sorted(grid)
         for lo_eps, hi_eps in zip(grid[:-1], grid[1:], strict=True):
-            rise = sweep.difference((kind, norm, hi_eps), (kind, norm, lo_eps))
-            check_difference(rise, f"{kind} {norm} {lo_eps:g}->{hi_eps:g}", expect="negative", establish=False)
-# Does the stochastic network beat the deterministic one at the small budgets (paired over the same clips)?
+            rise = sweep.difference(
+                (kind, norm, hi_eps), (kind, norm, lo_eps)
+            )
+            check_difference(
+                rise,
+                f"{kind} {norm} {lo_eps:g}->{hi_eps:g}",
+                expect="negative",
+                establish=False,
+            )
+# Does the stochastic network beat the deterministic one at the small
+# budgets (paired over the same clips)?
 if {"deterministic", "stochastic"} <= set(kinds):
     for norm, e in small.items():
-        per_seed = sweep.per_seed[(sweep.per_seed.norm == norm) & np.isclose(sweep.per_seed.eps, e)].pivot(
-            index="seed", columns="model", values="accuracy"
+        per_seed = sweep.per_seed[
+            (sweep.per_seed.norm == norm)
+            & np.isclose(sweep.per_seed.eps, e)
+        ].pivot(index="seed", columns="model", values="accuracy")
+        glue(
+            f"wins_{norm}",
+            int((per_seed.stochastic > per_seed.deterministic).sum()),
+            display=False,
         )
-        glue(f"wins_{norm}", int((per_seed.stochastic > per_seed.deterministic).sum()), display=False)
-        gap = sweep.difference(("stochastic", norm, e), ("deterministic", norm, e))
-        glue_estimate(f"gap_{norm}", finding(gap, f"{norm} eps={e:g}: stochastic more robust than deterministic"))
+        gap = sweep.difference(
+            ("stochastic", norm, e), ("deterministic", norm, e)
+        )
+        glue_estimate(
+            f"gap_{norm}",
+            finding(
+                gap,
+                f"{norm} eps={e:g}: stochastic more robust than "
+                "deterministic",
+            ),
+        )
     glue("n_seeds", len(seeds), display=False)
 if {"deterministic", "adversarial"} <= set(kinds):
-    at_gap = sweep.difference(("adversarial", "l2", small["l2"]), ("deterministic", "l2", small["l2"]))
-    glue_estimate("gap_at_l2", finding(at_gap, "adversarial training helps against L2"))
+    at_gap = sweep.difference(
+        ("adversarial", "l2", small["l2"]),
+        ("deterministic", "l2", small["l2"]),
+    )
+    glue_estimate(
+        "gap_at_l2",
+        finding(at_gap, "adversarial training helps against L2"),
+    )
 
 # %% [markdown]
 # Clean, the three networks recognise {glue:text}`clean_deterministic:.3f` ±
@@ -326,19 +436,46 @@ if {"deterministic", "adversarial"} <= set(kinds):
 # draws. The chapter's attack must be within one accuracy point of the strongest.
 
 # %%
-x_conv, y_conv = spread_subset(*acc_inputs[seeds[0]], n_convergence)  # every word takes its turn
-conv = convergence_table(models, x_conv, y_conv, eps=small["l2"], norm="l2", steps=attack_steps, eot=eot,
-                         steps_grid=convergence_steps, eot_grid=convergence_eot, n_draws=n_draws,
-                         bounds=WAVEFORM_BOUNDS, seed=seeds[0], progress=False)  # fmt: skip
+x_conv, y_conv = spread_subset(
+    *acc_inputs[seeds[0]], n_convergence
+)  # every word takes its turn
+conv = convergence_table(
+    models,
+    x_conv,
+    y_conv,
+    eps=small["l2"],
+    norm="l2",
+    steps=attack_steps,
+    eot=eot,
+    steps_grid=convergence_steps,
+    eot_grid=convergence_eot,
+    n_draws=n_draws,
+    bounds=WAVEFORM_BOUNDS,
+    seed=seeds[0],
+    progress=False,
+)
 strongest = conv[conv.strongest].set_index("model")
-display(strongest[["steps", "eot", "accuracy", "diff", "diff_lo", "diff_hi"]].round(3))
+display(
+    strongest[
+        ["steps", "eot", "accuracy", "diff", "diff_lo", "diff_hi"]
+    ].round(3)
+)
 glue_number("conv_worst", strongest["diff"].min())
 glue(
     "fig_convergence",
-    charts.line_with_errorbars(conv[conv.attack == "pgd"].sort_values("steps"), "steps", "accuracy", "model",
-                               lo="lo", hi="hi", log_x=True, domain=kinds, title="PGD steps (L2, small budget)"),
+    charts.line_with_errorbars(
+        conv[conv.attack == "pgd"].sort_values("steps"),
+        "steps",
+        "accuracy",
+        "model",
+        lo="lo",
+        hi="hi",
+        log_x=True,
+        domain=kinds,
+        title="PGD steps (L2, small budget)",
+    ),
     display=False,
-)  # fmt: skip
+)
 if check_findings:
     check_converged(conv, tolerance=0.01)
 
@@ -362,17 +499,40 @@ if check_findings:
 
 # %%
 x_pool, y_pool = acc_inputs[seeds[0]]
-listen_model = models["deterministic"] if "deterministic" in models else next(iter(models.values()))
+listen_model = (
+    models["deterministic"]
+    if "deterministic" in models
+    else next(iter(models.values()))
+)
 with torch.no_grad():
-    right = (listen_model(x_pool).argmax(1) == y_pool).nonzero().flatten()[:4]
+    right = (
+        (listen_model(x_pool).argmax(1) == y_pool).nonzero().flatten()[:4]
+    )
 right = right if len(right) else torch.arange(1)
-# attack a few correctly recognised clips and listen to the first one the attack fools (else the first one)
-x_try = pgd(listen_model, x_pool[right], y_pool[right], eps=listen_eps, norm="l2", steps=2 * attack_steps,
-            bounds=WAVEFORM_BOUNDS, seed=0)  # fmt: skip
+# attack a few correctly recognised clips; listen to the first one the
+# attack fools (else the first one)
+x_try = pgd(
+    listen_model,
+    x_pool[right],
+    y_pool[right],
+    eps=listen_eps,
+    norm="l2",
+    steps=2 * attack_steps,
+    bounds=WAVEFORM_BOUNDS,
+    seed=0,
+)
 with torch.no_grad():
-    fooled = (listen_model(x_try).argmax(1) != y_pool[right]).nonzero().flatten()
+    fooled = (
+        (listen_model(x_try).argmax(1) != y_pool[right])
+        .nonzero()
+        .flatten()
+    )
 k = int(fooled[0]) if len(fooled) else 0
-x_clean, y_clean, x_adv = x_pool[right[k]][None], y_pool[right[k]][None], x_try[k][None]
+x_clean, y_clean, x_adv = (
+    x_pool[right[k]][None],
+    y_pool[right[k]][None],
+    x_try[k][None],
+)
 delta = x_adv - x_clean
 listen_snr = float(20 * torch.log10(x_clean.norm() / delta.norm()))
 
@@ -380,7 +540,9 @@ listen_snr = float(20 * torch.log10(x_clean.norm() / delta.norm()))
 def predict(model: torch.nn.Module, x: torch.Tensor, draws: int) -> str:
     """The most frequent word over ``draws`` passes and its share."""
     with torch.no_grad():
-        votes = torch.stack([model(x).argmax(1) for _ in range(draws)]).flatten()
+        votes = torch.stack(
+            [model(x).argmax(1) for _ in range(draws)]
+        ).flatten()
     top = int(votes.mode().values)
     return f"{vocabulary[top]} ({(votes == top).float().mean():.0%})"
 
@@ -388,35 +550,61 @@ def predict(model: torch.nn.Module, x: torch.Tensor, draws: int) -> str:
 rows = []
 for kind, model in models.items():
     draws = n_draws if kind in stochastic else 1
-    rows.append({"network": kind, "clean": predict(model, x_clean, draws), "adversarial": predict(model, x_adv, draws)})
+    rows.append(
+        {
+            "network": kind,
+            "clean": predict(model, x_clean, draws),
+            "adversarial": predict(model, x_adv, draws),
+        }
+    )
 display(pd.DataFrame(rows).set_index("network"))
 glue("listen_snr", listen_snr, display=False)
 glue("listen_eps", listen_eps, display=False)
 with torch.no_grad():
     heard = vocabulary[int(listen_model(x_adv).argmax(1))]
 display(
-    Markdown(f'The clip says "{vocabulary[int(y_clean)]}"; after the attack the deterministic network hears "{heard}".')
+    Markdown(
+        f'The clip says "{vocabulary[int(y_clean)]}"; after the attack '
+        f'the deterministic network hears "{heard}".'
+    )
 )
 
 
 def player(x: torch.Tensor) -> str:
-    """HTML audio player (a data URI: works offline) for a waveform in [-1, 1]."""
-    return Audio(np.clip(x.flatten().numpy(), -1, 1), rate=sr, normalize=False)._repr_html_()
+    """An offline HTML player (data URI) for a waveform in [-1, 1]."""
+    return Audio(
+        np.clip(x.flatten().numpy(), -1, 1), rate=sr, normalize=False
+    )._repr_html_()
 
 
 sounds = {
-    "clean": x_clean, "adversarial": x_adv, f"perturbation × {listen_scale:g}": listen_scale * delta,
-}  # fmt: skip
-cells = "".join(f"<td style='padding:4px'><b>{name}</b><br>{player(x)}</td>" for name, x in sounds.items())
+    "clean": x_clean,
+    "adversarial": x_adv,
+    f"perturbation × {listen_scale:g}": listen_scale * delta,
+}
+cells = "".join(
+    f"<td style='padding:4px'><b>{name}</b><br>{player(x)}</td>"
+    for name, x in sounds.items()
+)
 display(HTML(f"<table><tr>{cells}</tr></table>"))
 
 coch = listen_model.cochleagram
-fig, axes = plt.subplots(1, 3, figsize=(11, 2.8), sharey=True, constrained_layout=True)
+fig, axes = plt.subplots(
+    1, 3, figsize=(11, 2.8), sharey=True, constrained_layout=True
+)
 with torch.no_grad():
     images = {name: coch(x)[0].numpy() for name, x in sounds.items()}
 vmax = max(float(im.max()) for im in images.values())
 for ax, (name, im) in zip(axes, images.items(), strict=True):
-    ax.imshow(im, origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=vmax, extent=(0, 1, 0, im.shape[0]))
+    ax.imshow(
+        im,
+        origin="lower",
+        aspect="auto",
+        cmap="magma",
+        vmin=0,
+        vmax=vmax,
+        extent=(0, 1, 0, im.shape[0]),
+    )
     ax.set_title(name)
     ax.set_xlabel("time (s)")
 axes[0].set_ylabel("cochlear channel (low to high)")
@@ -448,27 +636,67 @@ plt.close(fig)
 
 # %%
 test_ds = test_set.dataset()
-class_inputs = {s: class_balanced_subset(test_ds, len(vocabulary), per_class, seed=100 + s) for s in seeds}
+class_inputs = {
+    s: class_balanced_subset(
+        test_ds, len(vocabulary), per_class, seed=100 + s
+    )
+    for s in seeds
+}
 # n_exemplars clips spread over the words, a different draw per seed
-exemplar_inputs = {s: exemplar_images(test_ds, n_exemplars, len(vocabulary), seed=200 + s) for s in seeds}
-common = {"norm": geo_norm, "attack_steps": attack_steps, "eot": eot, "width": width, "n_t": n_t,
-          "bounds": WAVEFORM_BOUNDS}  # fmt: skip
-class_geo = measure_grid(models, class_inputs, [Protocol(manifold="class", eps=e, **common) for e in class_eps])
+exemplar_inputs = {
+    s: exemplar_images(
+        test_ds, n_exemplars, len(vocabulary), seed=200 + s
+    )
+    for s in seeds
+}
+common = {
+    "norm": geo_norm,
+    "attack_steps": attack_steps,
+    "eot": eot,
+    "width": width,
+    "n_t": n_t,
+    "bounds": WAVEFORM_BOUNDS,
+}
+class_geo = measure_grid(
+    models,
+    class_inputs,
+    [Protocol(manifold="class", eps=e, **common) for e in class_eps],
+)
 exemplar_geo = measure_grid(
-    models, exemplar_inputs, [Protocol(manifold="exemplar", eps=e, repeats=repeats, **common) for e in geo_eps]
+    models,
+    exemplar_inputs,
+    [
+        Protocol(manifold="exemplar", eps=e, repeats=repeats, **common)
+        for e in geo_eps
+    ],
 )
 
 
 # %%
 metrics = ["capacity", "radius", "dimension", "center_correlation"]
-class_mean, ex_mean = over_seeds(class_geo, metrics), over_seeds(exemplar_geo, metrics)
+class_mean, ex_mean = (
+    over_seeds(class_geo, metrics),
+    over_seeds(exemplar_geo, metrics),
+)
 for metric in ("capacity", "radius", "dimension"):
-    for kind, summary, label in (("class", class_mean, "Word"), ("exemplar", ex_mean, "Exemplar")):
-        chart = charts.layer_lines(summary, metric, lo=f"{metric}_lo", hi=f"{metric}_hi", sort=kinds,
-                                   title=f"{label} manifolds: {metric}")  # fmt: skip
+    for kind, summary, label in (
+        ("class", class_mean, "Word"),
+        ("exemplar", ex_mean, "Exemplar"),
+    ):
+        chart = charts.layer_lines(
+            summary,
+            metric,
+            lo=f"{metric}_lo",
+            hi=f"{metric}_hi",
+            sort=kinds,
+            title=f"{label} manifolds: {metric}",
+        )
         glue(f"fig_{kind}_{metric}", chart, display=False)
 layer_order = ex_mean.drop_duplicates("depth").sort_values("depth")
-layer_key = ", ".join(f"{d} = `{n}`" for d, n in zip(layer_order.depth, layer_order.layer, strict=True))
+layer_key = ", ".join(
+    f"{d} = `{n}`"
+    for d, n in zip(layer_order.depth, layer_order.layer, strict=True)
+)
 display(Markdown(f"Layers by depth: {layer_key}"))
 
 # %% [markdown]
@@ -500,37 +728,68 @@ display(Markdown(f"Layers by depth: {layer_key}"))
 
 # %%
 clean_ex = ex_mean[np.isclose(ex_mean.eps, 0)]
-# 1. Clean exemplar manifolds: points in deterministic networks, extended in the stochastic one from the nerve on.
+# 1. Clean exemplar manifolds: points in deterministic networks,
+#    extended in the stochastic one from the nerve on.
 assert_points(clean_ex, deterministic, margin)
-assert_points(clean_ex[clean_ex.depth == 0], stochastic, margin)  # the waveform itself is not noisy
+assert_points(
+    clean_ex[clean_ex.depth == 0], stochastic, margin
+)  # the waveform itself is not noisy
 assert_extended(clean_ex[clean_ex.depth >= 1], stochastic, margin)
 last_depth = exemplar_geo.depth.max()
 for name in stochastic:
-    glue_estimate("sto_nerve_radius", seed_estimate(layer_values(exemplar_geo, name, 0.0, "radius", [1])))
-    glue_estimate("sto_nerve_capacity", seed_estimate(layer_values(exemplar_geo, name, 0.0, "capacity", [1])))
-    logits_radius = layer_values(exemplar_geo, name, 0.0, "radius", [last_depth])
+    glue_estimate(
+        "sto_nerve_radius",
+        seed_estimate(
+            layer_values(exemplar_geo, name, 0.0, "radius", [1])
+        ),
+    )
+    glue_estimate(
+        "sto_nerve_capacity",
+        seed_estimate(
+            layer_values(exemplar_geo, name, 0.0, "capacity", [1])
+        ),
+    )
+    logits_radius = layer_values(
+        exemplar_geo, name, 0.0, "radius", [last_depth]
+    )
     glue_estimate("sto_logits_radius", seed_estimate(logits_radius))
 
-# 2. Untangling: word capacity at the logits exceeds that of the waveform (clean; paired over seeds).
+# 2. Untangling: word capacity at the logits exceeds that of the
+#    waveform (clean; paired over seeds).
 clean_class = class_geo[np.isclose(class_geo.eps, 0)]
 first_depth, class_last = clean_class.depth.min(), clean_class.depth.max()
 for name in kinds:
-    first = layer_values(clean_class, name, 0.0, "capacity", [first_depth])
+    first = layer_values(
+        clean_class, name, 0.0, "capacity", [first_depth]
+    )
     last = layer_values(clean_class, name, 0.0, "capacity", [class_last])
     glue_estimate(f"class_cap_wave_{name}", seed_estimate(first))
     glue_estimate(f"class_cap_logits_{name}", seed_estimate(last))
-    finding(seed_difference(last, first), f"{name}: word capacity rises from the waveform to the logits")
+    finding(
+        seed_difference(last, first),
+        f"{name}: word capacity rises from the waveform to the logits",
+    )
 
-# 3. Attacks spread the deterministic network's exemplar manifolds in the late layers (beyond a point's size).
+# 3. Attacks spread the deterministic network's exemplar manifolds in
+#    the late layers (beyond a point's size).
 eps_geo = max(geo_eps)
 if "deterministic" in kinds and eps_geo > 0:
-    spread = seed_estimate(late_per_seed(exemplar_geo, "deterministic", eps_geo, "radius"))
+    spread = seed_estimate(
+        late_per_seed(exemplar_geo, "deterministic", eps_geo, "radius")
+    )
     glue_estimate("det_late_radius_adv", spread)
     assert spread.value > margin, spread
 if "stochastic" in kinds:
-    glue_estimate("sto_late_radius_clean", seed_estimate(late_per_seed(exemplar_geo, "stochastic", 0.0, "radius")))
+    glue_estimate(
+        "sto_late_radius_clean",
+        seed_estimate(
+            late_per_seed(exemplar_geo, "stochastic", 0.0, "radius")
+        ),
+    )
     if eps_geo > 0:
-        adv_radius = late_per_seed(exemplar_geo, "stochastic", eps_geo, "radius")
+        adv_radius = late_per_seed(
+            exemplar_geo, "stochastic", eps_geo, "radius"
+        )
         glue_estimate("sto_late_radius_adv", seed_estimate(adv_radius))
 glue("geo_eps", eps_geo, display=False)
 
@@ -558,23 +817,64 @@ glue("geo_eps", eps_geo, display=False)
 # nearest-centroid linear rule telling clean from adversarial apart (0: separated, 1: indistinguishable).
 
 # %%
-compared = {k: models[k] for k in ("deterministic", "stochastic") if k in kinds}
-overlap_protocol = Protocol(manifold="exemplar", eps=eps_geo, repeats=repeats, **common)
-overlap = measure_grid(compared, exemplar_inputs, [overlap_protocol], kind="overlap", progress=False)
-overlap_mean = over_seeds(overlap, ["overlap", "pair_capacity"], ["model", "depth", "layer"])
-display(overlap_mean.pivot_table(index=["depth", "layer"], columns="model", values="overlap").round(3))
+compared = {
+    k: models[k] for k in ("deterministic", "stochastic") if k in kinds
+}
+overlap_protocol = Protocol(
+    manifold="exemplar", eps=eps_geo, repeats=repeats, **common
+)
+overlap = measure_grid(
+    compared,
+    exemplar_inputs,
+    [overlap_protocol],
+    kind="overlap",
+    progress=False,
+)
+overlap_mean = over_seeds(
+    overlap, ["overlap", "pair_capacity"], ["model", "depth", "layer"]
+)
+display(
+    overlap_mean.pivot_table(
+        index=["depth", "layer"], columns="model", values="overlap"
+    ).round(3)
+)
 glue(
     "fig_overlap",
-    charts.line_with_errorbars(overlap_mean, "depth", "overlap", "model", lo="overlap_lo", hi="overlap_hi",
-                               title="Clean vs adversarial overlap", domain=[k for k in kinds if k != "adversarial"]),
+    charts.line_with_errorbars(
+        overlap_mean,
+        "depth",
+        "overlap",
+        "model",
+        lo="overlap_lo",
+        hi="overlap_hi",
+        title="Clean vs adversarial overlap",
+        domain=[k for k in kinds if k != "adversarial"],
+    ),
     display=False,
-)  # fmt: skip
+)
 if {"deterministic", "stochastic"} <= set(kinds) and eps_geo > 0:
-    late_overlap = {k: late_per_seed(overlap.assign(eps=eps_geo), k, eps_geo, "overlap") for k in compared}
-    glue_estimate("overlap_det", seed_estimate(late_overlap["deterministic"]))
-    glue_estimate("overlap_sto", seed_estimate(late_overlap["stochastic"]))  # means over the last two layers
-    more = seed_difference(late_overlap["stochastic"], late_overlap["deterministic"])
-    glue_estimate("overlap_gap", finding(more, "clean and adversarial overlap more in the stochastic network"))
+    late_overlap = {
+        k: late_per_seed(
+            overlap.assign(eps=eps_geo), k, eps_geo, "overlap"
+        )
+        for k in compared
+    }
+    glue_estimate(
+        "overlap_det", seed_estimate(late_overlap["deterministic"])
+    )
+    glue_estimate(
+        "overlap_sto", seed_estimate(late_overlap["stochastic"])
+    )  # means over the last two layers
+    more = seed_difference(
+        late_overlap["stochastic"], late_overlap["deterministic"]
+    )
+    glue_estimate(
+        "overlap_gap",
+        finding(
+            more,
+            "clean and adversarial overlap more in the stochastic net",
+        ),
+    )
 
 # %% [markdown]
 # ```{glue:figure} fig_overlap
@@ -599,7 +899,10 @@ if {"deterministic", "stochastic"} <= set(kinds) and eps_geo > 0:
 real_rows = []
 try:
     real = load_asterisk_digits(vocabulary, sample_rate=sr)
-except (FileNotFoundError, ValueError) as err:  # no recordings installed, or no digit in the vocabulary
+except (
+    FileNotFoundError,
+    ValueError,
+) as err:  # no recordings installed, or no digit in the vocabulary
     real = None
     display(Markdown(f"*Skipped: {err}*"))
 if real is not None:
@@ -607,7 +910,9 @@ if real is not None:
     for kind, model in models.items():
         draws = n_draws if kind in stochastic else 1
         correct = accuracy(model, xr, yr, n_draws=draws, seed=0) * len(xr)
-        real_rows.append({"network": kind, "correct": correct, "of": len(xr)})
+        real_rows.append(
+            {"network": kind, "correct": correct, "of": len(xr)}
+        )
         glue(f"real_correct_{kind}", float(correct), display=False)
     display(pd.DataFrame(real_rows).set_index("network").round(1))
     glue("real_n", len(xr), display=False)

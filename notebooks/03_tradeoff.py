@@ -31,6 +31,8 @@
 # level of best robustness with its interval, and ask how much of each accuracy each effect explains.
 
 # %%
+from functools import partial
+
 import numpy as np
 import pandas as pd
 from IPython.display import display
@@ -100,24 +102,60 @@ check_findings = True  # establish every finding (False for test-sized
 # %%
 charts.setup_charts()
 root = data_root or None
-train_kw = {"epochs": epochs or None, "train_size": train_size or None, "data_root": root, "progress": False}
+train_kw = {
+    "epochs": epochs or None,
+    "train_size": train_size or None,
+    "data_root": root,
+    "progress": False,
+}
 test_set = load_vision_dataset(dataset, "test", root)
-gaussian_unit = GaussianNoise().std  # the Gaussian noise module's std at scale 1
+gaussian_unit = (
+    GaussianNoise().std
+)  # the Gaussian noise module's std at scale 1
 sweeps = {
-    "neuronal": {float(s): get_network("vone", dataset=dataset, noise_scale=float(s), warm_start=True, **train_kw)
-                 for s in noise_grid},
-    "gaussian": {float(s): get_network("vone", dataset=dataset, noise_scale=float(s) / gaussian_unit,
-                                       noise_mode="gaussian", warm_start=True, **train_kw) for s in gaussian_grid},
-}  # fmt: skip
-if 0.0 in sweeps["neuronal"]:  # without noise the two kinds are one network: the Gaussian sweep shares it
-    sweeps["gaussian"] = {0.0: sweeps["neuronal"][0.0], **sweeps["gaussian"]}
-models = {f"{kind} {level:g}": net for kind, nets in sweeps.items() for level, net in nets.items()}
-level_of = {f"{kind} {level:g}": (kind, level) for kind, nets in sweeps.items() for level in nets}
+    "neuronal": {
+        float(s): get_network(
+            "vone",
+            dataset=dataset,
+            noise_scale=float(s),
+            warm_start=True,
+            **train_kw,
+        )
+        for s in noise_grid
+    },
+    "gaussian": {
+        float(s): get_network(
+            "vone",
+            dataset=dataset,
+            noise_scale=float(s) / gaussian_unit,
+            noise_mode="gaussian",
+            warm_start=True,
+            **train_kw,
+        )
+        for s in gaussian_grid
+    },
+}
+# without noise both kinds are one network: the Gaussian sweep shares it
+if 0.0 in sweeps["neuronal"]:
+    sweeps["gaussian"] = {
+        0.0: sweeps["neuronal"][0.0],
+        **sweeps["gaussian"],
+    }
+models = {
+    f"{kind} {level:g}": net
+    for kind, nets in sweeps.items()
+    for level, net in nets.items()
+}
+level_of = {
+    f"{kind} {level:g}": (kind, level)
+    for kind, nets in sweeps.items()
+    for level in nets
+}
 
 
-def finding(estimate, name: str, expect: str = "positive"):
-    """Assert a finding on the interval of a difference (paired over the same images or seeds)."""
-    return check_difference(estimate, name, expect=expect, establish=check_findings)
+# a finding: the interval of a difference (paired over the same images
+# or seeds) excludes zero
+finding = partial(check_difference, establish=check_findings)
 
 
 # %% [markdown]
@@ -128,19 +166,49 @@ def finding(estimate, name: str, expect: str = "positive"):
 # 95% interval over the images.
 
 # %%
-x_acc, y_acc = class_balanced_subset(test_set, n_classes=10, per_class=max(1, n_accuracy // 10), seed=0)
+x_acc, y_acc = class_balanced_subset(
+    test_set, n_classes=10, per_class=max(1, n_accuracy // 10), seed=0
+)
 attack = {"steps": attack_steps, "eot": eot, "n_draws": n_draws}
-sweep = accuracy_sweep(models, {0: (x_acc, y_acc)}, {norm: [0.0, eps]}, progress=False, **attack)
+sweep = accuracy_sweep(
+    models,
+    {0: (x_acc, y_acc)},
+    {norm: [0.0, eps]},
+    progress=False,
+    **attack,
+)
 acc = sweep.table.assign(
-    kind=lambda f: f.model.map(lambda m: level_of[m][0]), noise=lambda f: f.model.map(lambda m: level_of[m][1]),
-    condition=lambda f: np.where(f.eps == 0, "clean", f"adversarial (eps={eps:g})"),
-)  # fmt: skip
-acc_cells = acc.assign(cell=[f"{a:.3f} ± {h:.3f}" for a, h in zip(acc.accuracy, acc.half, strict=True)])
-display(acc_cells.pivot(index=["kind", "noise"], columns="condition", values="cell"))
+    kind=lambda f: f.model.map(lambda m: level_of[m][0]),
+    noise=lambda f: f.model.map(lambda m: level_of[m][1]),
+    condition=lambda f: np.where(
+        f.eps == 0, "clean", f"adversarial (eps={eps:g})"
+    ),
+)
+acc_cells = acc.assign(
+    cell=[
+        f"{a:.3f} ± {h:.3f}"
+        for a, h in zip(acc.accuracy, acc.half, strict=True)
+    ]
+)
+display(
+    acc_cells.pivot(
+        index=["kind", "noise"], columns="condition", values="cell"
+    )
+)
 
 if compare_adversarial:
-    at_model = {"adversarial": get_network("adversarial", dataset=dataset, **train_kw)}
-    at = accuracy_sweep(at_model, {0: (x_acc, y_acc)}, {norm: [0.0, eps]}, progress=False, **attack)
+    at_model = {
+        "adversarial": get_network(
+            "adversarial", dataset=dataset, **train_kw
+        )
+    }
+    at = accuracy_sweep(
+        at_model,
+        {0: (x_acc, y_acc)},
+        {norm: [0.0, eps]},
+        progress=False,
+        **attack,
+    )
     glue_estimate("at_clean", at.estimate("adversarial", norm, 0.0))
     glue_estimate("at_adv", at.estimate("adversarial", norm, eps))
 
@@ -157,7 +225,9 @@ if compare_adversarial:
 optimum = {}
 for kind, nets in sweeps.items():
     levels = sorted(nets)
-    scores = {lv: sweep.scores[(f"{kind} {lv:g}", norm, eps)] for lv in levels}
+    scores = {
+        lv: sweep.scores[(f"{kind} {lv:g}", norm, eps)] for lv in levels
+    }
     peak = bootstrap_argmax(scores)
     optimum[kind] = peak
     best = f"{kind} {peak.best:g}"
@@ -167,21 +237,57 @@ for kind, nets in sweeps.items():
     glue_number(f"{prefix}best_noise_hi", peak.hi)
     glue_estimate(f"{prefix}adv_best", sweep.estimate(best, norm, eps))
     glue_estimate(f"{prefix}clean_best", sweep.estimate(best, norm, 0.0))
-    glue_estimate(f"{prefix}adv_0", sweep.estimate(f"{kind} {levels[0]:g}", norm, eps))
-    glue_estimate(f"{prefix}adv_max", sweep.estimate(f"{kind} {levels[-1]:g}", norm, eps))
-    glue_estimate(f"{prefix}clean_0", sweep.estimate(f"{kind} {levels[0]:g}", norm, 0.0))
-    glue_estimate(f"{prefix}clean_max", sweep.estimate(f"{kind} {levels[-1]:g}", norm, 0.0))
+    glue_estimate(
+        f"{prefix}adv_0",
+        sweep.estimate(f"{kind} {levels[0]:g}", norm, eps),
+    )
+    glue_estimate(
+        f"{prefix}adv_max",
+        sweep.estimate(f"{kind} {levels[-1]:g}", norm, eps),
+    )
+    glue_estimate(
+        f"{prefix}clean_0",
+        sweep.estimate(f"{kind} {levels[0]:g}", norm, 0.0),
+    )
+    glue_estimate(
+        f"{prefix}clean_max",
+        sweep.estimate(f"{kind} {levels[-1]:g}", norm, 0.0),
+    )
     glue_number(f"{prefix}noise_max", levels[-1])
-    # the inverted U: robustness first rises, then falls; clean accuracy falls
-    rise = sweep.difference((best, norm, eps), (f"{kind} {levels[0]:g}", norm, eps))
-    fall = sweep.difference((best, norm, eps), (f"{kind} {levels[-1]:g}", norm, eps))
-    glue_estimate(f"{prefix}adv_rise", finding(rise, f"{kind}: robustness rises from no noise to the peak"))
-    glue_estimate(f"{prefix}adv_fall", finding(fall, f"{kind}: robustness falls from the peak to the most noise"))
-    clean_loss = sweep.difference((f"{kind} {levels[0]:g}", norm, 0.0), (f"{kind} {levels[-1]:g}", norm, 0.0))
+    # the inverted U: robustness rises, then falls; clean accuracy falls
+    rise = sweep.difference(
+        (best, norm, eps), (f"{kind} {levels[0]:g}", norm, eps)
+    )
+    fall = sweep.difference(
+        (best, norm, eps), (f"{kind} {levels[-1]:g}", norm, eps)
+    )
+    glue_estimate(
+        f"{prefix}adv_rise",
+        finding(
+            rise, f"{kind}: robustness rises from no noise to the peak"
+        ),
+    )
+    glue_estimate(
+        f"{prefix}adv_fall",
+        finding(
+            fall,
+            f"{kind}: robustness falls from the peak to the most noise",
+        ),
+    )
+    clean_loss = sweep.difference(
+        (f"{kind} {levels[0]:g}", norm, 0.0),
+        (f"{kind} {levels[-1]:g}", norm, 0.0),
+    )
     finding(clean_loss, f"{kind}: clean accuracy falls with noise")
     if check_findings:
-        assert levels[0] < peak.best < levels[-1], f"{kind}: the peak {peak.best} is not inside the grid {levels}"
-display(pd.DataFrame({k: vars(v) for k, v in optimum.items()}).T.rename(columns={"share": "bootstrap share"}))
+        assert levels[0] < peak.best < levels[-1], (
+            f"{kind}: the peak {peak.best} is not inside {levels}"
+        )
+display(
+    pd.DataFrame({k: vars(v) for k, v in optimum.items()}).T.rename(
+        columns={"share": "bootstrap share"}
+    )
+)
 
 # %% [markdown]
 # With neuronal noise, adversarial accuracy at $\epsilon$ = `eps` goes from {glue:text}`adv_0:.3f` ±
@@ -201,12 +307,28 @@ display(pd.DataFrame({k: vars(v) for k, v in optimum.items()}).T.rename(columns=
 
 # %%
 peaks = {kind: f"{kind} {optimum[kind].best:g}" for kind in sweeps}
-x_conv, y_conv = spread_subset(x_acc, y_acc, n_convergence)  # every class takes its turn
-conv = convergence_table({m: models[m] for m in peaks.values()}, x_conv, y_conv,
-                         eps=eps, norm=norm, steps=attack_steps, eot=eot, steps_grid=(attack_steps,),
-                         eot_grid=(eot,), n_draws=n_draws, progress=False)  # fmt: skip
+x_conv, y_conv = spread_subset(
+    x_acc, y_acc, n_convergence
+)  # every class takes its turn
+conv = convergence_table(
+    {m: models[m] for m in peaks.values()},
+    x_conv,
+    y_conv,
+    eps=eps,
+    norm=norm,
+    steps=attack_steps,
+    eot=eot,
+    steps_grid=(attack_steps,),
+    eot_grid=(eot,),
+    n_draws=n_draws,
+    progress=False,
+)
 strongest = conv[conv.strongest].set_index("model")
-display(strongest[["steps", "eot", "accuracy", "diff", "diff_lo", "diff_hi"]].round(3))
+display(
+    strongest[
+        ["steps", "eot", "accuracy", "diff", "diff_lo", "diff_hi"]
+    ].round(3)
+)
 glue_number("conv_worst", strongest["diff"].min())
 if check_findings:
     check_converged(conv, tolerance=0.01)
@@ -229,27 +351,76 @@ if check_findings:
 # Both at the layer `layer`, for every seed; values are means over seeds with 95% intervals.
 
 # %%
-common = {"norm": norm, "attack_steps": attack_steps, "eot": eot, "width": width, "n_t": n_t}
-exemplar_inputs = {s: exemplar_images(test_set, n_exemplars, 10, seed=100 + s) for s in seeds}
-class_inputs = {s: class_balanced_subset(test_set, n_classes=n_classes, per_class=per_class, seed=s) for s in seeds}
-ov = measure_grid(models, exemplar_inputs, [Protocol(manifold="exemplar", eps=eps, repeats=repeats, **common)],
-                  kind="overlap", layers=[layer], progress=False)  # fmt: skip
-cl = measure_grid(models, class_inputs, [Protocol(manifold="class", **common)], layers=[layer], progress=False)
-geo = ov[["model", "seed", "overlap", "overlap_se", "pair_capacity"]].merge(
-    cl[["model", "seed", "capacity", "capacity_se", "radius", "dimension"]].rename(
-        columns={"capacity": "class_capacity", "capacity_se": "class_capacity_se", "radius": "class_radius",
-                 "dimension": "class_dimension"}
+common = {
+    "norm": norm,
+    "attack_steps": attack_steps,
+    "eot": eot,
+    "width": width,
+    "n_t": n_t,
+}
+exemplar_inputs = {
+    s: exemplar_images(test_set, n_exemplars, 10, seed=100 + s)
+    for s in seeds
+}
+class_inputs = {
+    s: class_balanced_subset(
+        test_set, n_classes=n_classes, per_class=per_class, seed=s
+    )
+    for s in seeds
+}
+ov = measure_grid(
+    models,
+    exemplar_inputs,
+    [Protocol(manifold="exemplar", eps=eps, repeats=repeats, **common)],
+    kind="overlap",
+    layers=[layer],
+    progress=False,
+)
+cl = measure_grid(
+    models,
+    class_inputs,
+    [Protocol(manifold="class", **common)],
+    layers=[layer],
+    progress=False,
+)
+geo = ov[
+    ["model", "seed", "overlap", "overlap_se", "pair_capacity"]
+].merge(
+    cl[
+        [
+            "model",
+            "seed",
+            "capacity",
+            "capacity_se",
+            "radius",
+            "dimension",
+        ]
+    ].rename(
+        columns={
+            "capacity": "class_capacity",
+            "capacity_se": "class_capacity_se",
+            "radius": "class_radius",
+            "dimension": "class_dimension",
+        }
     ),
     on=["model", "seed"],
-)  # fmt: skip
+)
 geo.insert(0, "kind", geo.model.map(lambda m: level_of[m][0]))
 geo.insert(1, "noise", geo.model.map(lambda m: level_of[m][1]))
 
 
 def per_seed(model: str, metric: str) -> pd.DataFrame:
-    """A measure of one network by seed (``value``, ``se``), for paired comparisons over seeds."""
-    rows = geo.assign(eps=0.0, depth=0)  # one layer: the table as layer_values reads it
-    return layer_values(rows.rename(columns={metric: "v", f"{metric}_se": "v_se"}), model, 0.0, "v", [0])
+    """One network's measure by seed (``value``, ``se``), for pairing."""
+    rows = geo.assign(
+        eps=0.0, depth=0
+    )  # one layer: the table as layer_values reads it
+    return layer_values(
+        rows.rename(columns={metric: "v", f"{metric}_se": "v_se"}),
+        model,
+        0.0,
+        "v",
+        [0],
+    )
 
 
 summary = []
@@ -257,7 +428,13 @@ for model, (kind, level) in level_of.items():
     row = {"kind": kind, "noise": level}
     for metric in ("overlap", "class_capacity"):
         est = seed_estimate(per_seed(model, metric))
-        row.update({metric: est.value, f"{metric}_lo": est.lo, f"{metric}_hi": est.hi})
+        row.update(
+            {
+                metric: est.value,
+                f"{metric}_lo": est.lo,
+                f"{metric}_hi": est.hi,
+            }
+        )
     summary.append(row)
 geo_summary = pd.DataFrame(summary)
 display(geo_summary.round(3))
@@ -265,32 +442,78 @@ for kind, nets in sweeps.items():
     levels = sorted(nets)
     prefix = "" if kind == "neuronal" else "gaussian_"
     low, high = f"{kind} {levels[0]:g}", f"{kind} {levels[-1]:g}"
-    glue_estimate(f"{prefix}overlap_0", seed_estimate(per_seed(low, "overlap")))
-    glue_estimate(f"{prefix}overlap_max", seed_estimate(per_seed(high, "overlap")))
-    glue_estimate(f"{prefix}capacity_0", seed_estimate(per_seed(low, "class_capacity")))
-    glue_estimate(f"{prefix}capacity_max", seed_estimate(per_seed(high, "class_capacity")))
-    more = seed_difference(per_seed(high, "overlap"), per_seed(low, "overlap"))
-    less = seed_difference(per_seed(high, "class_capacity"), per_seed(low, "class_capacity"))
-    glue_estimate(f"{prefix}overlap_gain", finding(more, f"{kind}: overlap rises with noise"))
-    glue_estimate(f"{prefix}capacity_loss", finding(less, f"{kind}: class capacity falls with noise", "negative"))
+    glue_estimate(
+        f"{prefix}overlap_0", seed_estimate(per_seed(low, "overlap"))
+    )
+    glue_estimate(
+        f"{prefix}overlap_max", seed_estimate(per_seed(high, "overlap"))
+    )
+    glue_estimate(
+        f"{prefix}capacity_0",
+        seed_estimate(per_seed(low, "class_capacity")),
+    )
+    glue_estimate(
+        f"{prefix}capacity_max",
+        seed_estimate(per_seed(high, "class_capacity")),
+    )
+    more = seed_difference(
+        per_seed(high, "overlap"), per_seed(low, "overlap")
+    )
+    less = seed_difference(
+        per_seed(high, "class_capacity"), per_seed(low, "class_capacity")
+    )
+    glue_estimate(
+        f"{prefix}overlap_gain",
+        finding(more, f"{kind}: overlap rises with noise"),
+    )
+    glue_estimate(
+        f"{prefix}capacity_loss",
+        finding(
+            less, f"{kind}: class capacity falls with noise", "negative"
+        ),
+    )
 
 # %%
-acc_long = acc[["kind", "noise", "condition", "accuracy", "lo", "hi"]].rename(
-    columns={"condition": "series", "accuracy": "value"}).assign(panel="accuracy")  # fmt: skip
-geo_long = pd.concat([
-    geo_summary.rename(columns={m: "value", f"{m}_lo": "lo", f"{m}_hi": "hi"})[["kind", "noise", "value", "lo", "hi"]]
-    .assign(series=m, panel=title)
-    for m, title in (("overlap", "overlap (robustness)"), ("class_capacity", "class capacity (clean)"))
-])  # fmt: skip
+acc_long = (
+    acc[["kind", "noise", "condition", "accuracy", "lo", "hi"]]
+    .rename(columns={"condition": "series", "accuracy": "value"})
+    .assign(panel="accuracy")
+)
+geo_long = pd.concat(
+    [
+        geo_summary.rename(
+            columns={m: "value", f"{m}_lo": "lo", f"{m}_hi": "hi"}
+        )[["kind", "noise", "value", "lo", "hi"]].assign(
+            series=m, panel=title
+        )
+        for m, title in (
+            ("overlap", "overlap (robustness)"),
+            ("class_capacity", "class capacity (clean)"),
+        )
+    ]
+)
 side_by_side = pd.concat([acc_long, geo_long], ignore_index=True)
-side_by_side["series"] = side_by_side["kind"] + ": " + side_by_side["series"]
+side_by_side["series"] = (
+    side_by_side["kind"] + ": " + side_by_side["series"]
+)
 glue(
     "fig_tradeoff",
-    charts.faceted_lines(side_by_side, "noise", "value", "series", "panel", lo="lo", hi="hi", columns=3,
-                         log_x="symlog", independent_y=True, x_title="noise level",
-                         title="Noise: accuracy, overlap and class capacity"),
+    charts.faceted_lines(
+        side_by_side,
+        "noise",
+        "value",
+        "series",
+        "panel",
+        lo="lo",
+        hi="hi",
+        columns=3,
+        log_x="symlog",
+        independent_y=True,
+        x_title="noise level",
+        title="Noise: accuracy, overlap and class capacity",
+    ),
     display=False,
-)  # fmt: skip
+)
 
 # %% [markdown]
 # ```{glue:figure} fig_tradeoff
@@ -310,32 +533,57 @@ glue(
 # report the variance explained by each measure alone ($R^2$ of a one-variable fit) and together.
 
 # %%
-wide = acc.pivot(index="model", columns="eps", values="accuracy").rename(columns={0.0: "clean", eps: "adversarial"})
+wide = acc.pivot(index="model", columns="eps", values="accuracy").rename(
+    columns={0.0: "clean", eps: "adversarial"}
+)
 table = geo.merge(wide.reset_index(), on="model")
 
 
 def r_squared(target: np.ndarray, *predictors: np.ndarray) -> float:
-    """Coefficient of determination of a least-squares fit of target on the predictors (with intercept)."""
+    """R^2 of a least-squares fit (with intercept) of target."""
     design = np.column_stack([np.ones_like(target), *predictors])
     coef, *_ = np.linalg.lstsq(design, target, rcond=None)
     residual = target - design @ coef
     total = np.sum((target - target.mean()) ** 2)
-    return float(1 - residual @ residual / total) if total > 0 else float("nan")
+    return (
+        float(1 - residual @ residual / total)
+        if total > 0
+        else float("nan")
+    )
 
 
 explained = pd.DataFrame(
     [
-        {"accuracy": acc_name,
-         "overlap alone": r_squared(table[acc_name].to_numpy(), table.overlap.to_numpy()),
-         "class capacity alone": r_squared(table[acc_name].to_numpy(), table.class_capacity.to_numpy()),
-         "both": r_squared(table[acc_name].to_numpy(), table.overlap.to_numpy(), table.class_capacity.to_numpy())}
+        {
+            "accuracy": acc_name,
+            "overlap alone": r_squared(
+                table[acc_name].to_numpy(), table.overlap.to_numpy()
+            ),
+            "class capacity alone": r_squared(
+                table[acc_name].to_numpy(),
+                table.class_capacity.to_numpy(),
+            ),
+            "both": r_squared(
+                table[acc_name].to_numpy(),
+                table.overlap.to_numpy(),
+                table.class_capacity.to_numpy(),
+            ),
+        }
         for acc_name in ("clean", "adversarial")
     ]
-).set_index("accuracy")  # fmt: skip
+).set_index("accuracy")
 display(explained.round(3))
 for acc_name in ("clean", "adversarial"):
-    for col, key in (("overlap alone", "overlap"), ("class capacity alone", "capacity"), ("both", "both")):
-        glue(f"r2_{acc_name}_{key}", float(explained.loc[acc_name, col]), display=False)
+    for col, key in (
+        ("overlap alone", "overlap"),
+        ("class capacity alone", "capacity"),
+        ("both", "both"),
+    ):
+        glue(
+            f"r2_{acc_name}_{key}",
+            float(explained.loc[acc_name, col]),
+            display=False,
+        )
 
 # %% [markdown]
 # ## Findings

@@ -38,7 +38,9 @@ import torch
 from IPython.display import Markdown
 from myst_nb import glue
 
-warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm.auto in a kernel without ipywidgets
+warnings.filterwarnings(
+    "ignore", message="IProgress not found"
+)  # tqdm.auto in a kernel without ipywidgets
 
 from advgeom.analysis import (
     Protocol,
@@ -116,23 +118,43 @@ check_findings = True  # assert that the chapters' attack is converged
 
 
 # %%
-matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "font.size": 9, "axes.titlesize": 9})
+matplotlib.rcParams.update(
+    {
+        "figure.dpi": 100,
+        "savefig.dpi": 100,
+        "font.size": 9,
+        "axes.titlesize": 9,
+    }
+)
 torch.manual_seed(seed)
 root = data_root or None
-classes = FASHION_MNIST_CLASSES if dataset == "fashion-mnist" else CIFAR10_CLASSES
+classes = (
+    FASHION_MNIST_CLASSES
+    if dataset == "fashion-mnist"
+    else CIFAR10_CLASSES
+)
 test_set = load_vision_dataset(dataset, "test", root)
-train_kw = {"epochs": epochs or None, "train_size": train_size or None, "data_root": root, "progress": False}
+train_kw = {
+    "epochs": epochs or None,
+    "train_size": train_size or None,
+    "data_root": root,
+    "progress": False,
+}
 models = {
     "standard": get_network("standard", dataset=dataset, **train_kw),
-    "vone": get_network("vone", dataset=dataset, noise_scale=noise_scale, **train_kw),
+    "vone": get_network(
+        "vone", dataset=dataset, noise_scale=noise_scale, **train_kw
+    ),
 }
 front = models["vone"].vone  # the VOne block: fixed filters + noise stage
-x_eval, y_eval = class_balanced_subset(test_set, len(classes), max(1, n_eval // len(classes)), seed=seed)
+x_eval, y_eval = class_balanced_subset(
+    test_set, len(classes), max(1, n_eval // len(classes)), seed=seed
+)
 glue("n_eval", len(x_eval), display=False)
 
 
 def show(fig, name: str) -> None:
-    """Glue a matplotlib figure for a {glue:figure} directive (and keep it from showing twice)."""
+    """Glue a matplotlib figure for {glue:figure} (shown only there)."""
     glue(name, fig, display=False)
     plt.close(fig)
 
@@ -171,17 +193,24 @@ glue("k_exc", front.k_exc, display=False)
 glue("fov_deg", models["vone"].config["fov_deg"], display=False)
 params = front.v1_params
 simple = front.simple_channels
-order = np.argsort(params["sf"])  # show the filters from low to high spatial frequency
+order = np.argsort(
+    params["sf"]
+)  # show the filters from low to high spatial frequency
 cols = 8
 rows = math.ceil(n_filters / cols)
 fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.95, rows * 1.05))
 for ax, i in zip(axes.flat, order, strict=False):
-    kernel = int(front.q0[i].abs().flatten(1).sum(1).argmax())  # the input channel this filter reads
+    kernel = int(
+        front.q0[i].abs().flatten(1).sum(1).argmax()
+    )  # the input channel this filter reads
     k = front.q0[i, kernel].numpy()
     lim = np.abs(k).max()
     ax.imshow(k, cmap="RdBu_r", vmin=-lim, vmax=lim)
     kind = "S" if i < simple else "C"
-    ax.set_title(f"{kind} {params['sf'][i]:.1f} c/°\n{params['theta'][i]:.0f}°", fontsize=7)
+    ax.set_title(
+        f"{kind} {params['sf'][i]:.1f} c/°\n{params['theta'][i]:.0f}°",
+        fontsize=7,
+    )
 for ax in axes.flat:
     ax.set_xticks([])
     ax.set_yticks([])
@@ -210,7 +239,9 @@ show(fig, "fig_gabors")
 from scipy import stats
 
 sf_max = models["vone"].config["sf_max"]
-draw = vone_module.sample_v1_parameters(n_v1_samples, seed=seed + 1, sf_max=sf_max)
+draw = vone_module.sample_v1_parameters(
+    n_v1_samples, seed=seed + 1, sf_max=sf_max
+)
 glue("sf_max", sf_max, display=False)
 glue("n_v1_samples", n_v1_samples, display=False)
 
@@ -221,16 +252,31 @@ def bin_fractions(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 
 ori_edges = vone_module.ORIENTATION_EDGES
-theta = np.where(draw["theta"] >= ori_edges[-1], draw["theta"] - 180.0, draw["theta"])  # 157.5..180 is the 0 bin
-sf_edges, sf_counts = vone_module.sf_histogram(sf_max=sf_max)  # the bins the sampler draws from
+theta = np.where(
+    draw["theta"] >= ori_edges[-1], draw["theta"] - 180.0, draw["theta"]
+)  # 157.5..180 is the 0 bin
+sf_edges, sf_counts = vone_module.sf_histogram(
+    sf_max=sf_max
+)  # the bins the sampler draws from
 nx_counts = vone_module.NXY_COUNTS.sum(axis=1)
 ori_counts = vone_module.ORIENTATION_COUNTS
 comparisons = {
-    "orientation": (bin_fractions(theta, ori_edges), ori_counts / ori_counts.sum()),
-    "spatial frequency": (bin_fractions(draw["sf"], sf_edges), sf_counts / sf_counts.sum()),
-    "n_x": (bin_fractions(draw["nx"], vone_module.NXY_EDGES), nx_counts / nx_counts.sum()),
+    "orientation": (
+        bin_fractions(theta, ori_edges),
+        ori_counts / ori_counts.sum(),
+    ),
+    "spatial frequency": (
+        bin_fractions(draw["sf"], sf_edges),
+        sf_counts / sf_counts.sum(),
+    ),
+    "n_x": (
+        bin_fractions(draw["nx"], vone_module.NXY_EDGES),
+        nx_counts / nx_counts.sum(),
+    ),
 }
-hist_max_diff = max(float(np.abs(a - b).max()) for a, b in comparisons.values())
+hist_max_diff = max(
+    float(np.abs(a - b).max()) for a, b in comparisons.values()
+)
 nx_sf_rho = float(stats.spearmanr(draw["nx"], draw["sf"]).statistic)
 glue("hist_max_diff", hist_max_diff, display=False)
 glue("nx_sf_rho", nx_sf_rho, display=False)
@@ -238,21 +284,49 @@ glue("nx_sf_rho", nx_sf_rho, display=False)
 fig, axes = plt.subplots(1, 4, figsize=(11, 2.6))
 centers = {
     "orientation": ["0°", "45°", "90°", "135°"],
-    "spatial frequency": [f"{a:g}–{b:g}" for a, b in zip(sf_edges[:-1], sf_edges[1:], strict=True)],
-    "n_x": [f"{a:.2f}–{b:.2f}" for a, b in zip(vone_module.NXY_EDGES[:-1], vone_module.NXY_EDGES[1:], strict=True)],
+    "spatial frequency": [
+        f"{a:g}–{b:g}"
+        for a, b in zip(sf_edges[:-1], sf_edges[1:], strict=True)
+    ],
+    "n_x": [
+        f"{a:.2f}–{b:.2f}"
+        for a, b in zip(
+            vone_module.NXY_EDGES[:-1],
+            vone_module.NXY_EDGES[1:],
+            strict=True,
+        )
+    ],
 }
-for ax, (name, (sampled, primate)) in zip(axes, comparisons.items(), strict=False):
+for ax, (name, (sampled, primate)) in zip(
+    axes, comparisons.items(), strict=False
+):
     pos = np.arange(len(primate))
-    ax.bar(pos - 0.2, primate, width=0.4, label="primate V1", color="#999999")
-    ax.bar(pos + 0.2, sampled, width=0.4, label="sampled", color="#0072B2")
-    ax.set_xticks(pos, centers[name], rotation=45 if name != "orientation" else 0, ha="right" if name != "orientation"
-                  else "center", fontsize=7)  # fmt: skip
-    ax.set_title({"orientation": "preferred orientation", "spatial frequency": "spatial frequency (c/°)",
-                  "n_x": "envelope width $n_x$ (cycles)"}[name])  # fmt: skip
+    ax.bar(
+        pos - 0.2, primate, width=0.4, label="primate V1", color="#999999"
+    )
+    ax.bar(
+        pos + 0.2, sampled, width=0.4, label="sampled", color="#0072B2"
+    )
+    ax.set_xticks(
+        pos,
+        centers[name],
+        rotation=45 if name != "orientation" else 0,
+        ha="right" if name != "orientation" else "center",
+        fontsize=7,
+    )
+    ax.set_title(
+        {
+            "orientation": "preferred orientation",
+            "spatial frequency": "spatial frequency (c/°)",
+            "n_x": "envelope width $n_x$ (cycles)",
+        }[name]
+    )
     ax.set_ylabel("fraction of cells")
 axes[0].legend(frameon=False, fontsize=7, loc="lower left")
 ax = axes[3]
-ax.scatter(draw["nx"][:1500], draw["ny"][:1500], s=3, alpha=0.4, color="#0072B2")
+ax.scatter(
+    draw["nx"][:1500], draw["ny"][:1500], s=3, alpha=0.4, color="#0072B2"
+)
 ax.set_xscale("log")
 ax.set_yscale("log")
 ax.set_xlabel("$n_x$")
@@ -273,8 +347,11 @@ show(fig, "fig_v1_distributions")
 
 # %%
 if n_v1_samples >= 2000:
-    # binomial standard error of a bin fraction is at most 0.5 / sqrt(n); 4 of them is a generous bound
-    assert hist_max_diff < 4 * 0.5 / math.sqrt(n_v1_samples), hist_max_diff
+    # binomial standard error of a bin fraction is at most 0.5 / sqrt(n);
+    # 4 of them is a generous bound
+    assert hist_max_diff < 4 * 0.5 / math.sqrt(n_v1_samples), (
+        hist_max_diff
+    )
     assert 0.6 < nx_sf_rho < 0.85, nx_sf_rho
 
 # %% [markdown]
@@ -298,25 +375,57 @@ if n_v1_samples >= 2000:
 # front-end channel, noisy draws of it and their average.
 
 # %% tags=["hide-input"]
-stage = next(m for m in noise_modules(models["vone"]) if isinstance(m, NeuronalNoise))
+stage = next(
+    m
+    for m in noise_modules(models["vone"])
+    if isinstance(m, NeuronalNoise)
+)
 glue("noise_gain", stage.gain, display=False)
 glue("noise_offset", stage.offset, display=False)
 image = x_eval[:1]
 normalized = models["vone"].normalize(image)
 with torch.no_grad():
     clean = front.gabor_responses(normalized)  # before the noise stage
-    channel = int(clean[0].flatten(1).std(1).argmax())  # the channel with the most spatial structure
+    channel = int(
+        clean[0].flatten(1).std(1).argmax()
+    )  # the channel with the most spatial structure
     gen = torch.Generator().manual_seed(seed)
-    draws = torch.stack([torch.relu(neuronal_noise(clean, stage.scale, gain=stage.gain, offset=stage.offset,
-                                                   eps=stage.eps, generator=gen)) for _ in range(n_noise_draws)])
+    draws = torch.stack(
+        [
+            torch.relu(
+                neuronal_noise(
+                    clean,
+                    stage.scale,
+                    gain=stage.gain,
+                    offset=stage.offset,
+                    eps=stage.eps,
+                    generator=gen,
+                )
+            )
+            for _ in range(n_noise_draws)
+        ]
+    )
 fig, axes = plt.subplots(1, 6, figsize=(12, 2.3))
-axes[0].imshow(image[0].permute(1, 2, 0).squeeze(-1).numpy(), cmap="gray", vmin=0, vmax=1)
+axes[0].imshow(
+    image[0].permute(1, 2, 0).squeeze(-1).numpy(),
+    cmap="gray",
+    vmin=0,
+    vmax=1,
+)
 axes[0].set_title(f"input ({classes[int(y_eval[0])]})")
 panels = [torch.relu(clean), draws[0], draws[1], draws[2], draws.mean(0)]
-titles = ["clean response", "noisy draw 1", "noisy draw 2", "noisy draw 3", f"mean of {n_noise_draws} draws"]
+titles = [
+    "clean response",
+    "noisy draw 1",
+    "noisy draw 2",
+    "noisy draw 3",
+    f"mean of {n_noise_draws} draws",
+]
 vmax = float(max(p[0, channel].max() for p in panels))
 for ax, resp, title in zip(axes[1:], panels, titles, strict=True):
-    im = ax.imshow(resp[0, channel].numpy(), cmap="magma", vmin=0, vmax=vmax)
+    im = ax.imshow(
+        resp[0, channel].numpy(), cmap="magma", vmin=0, vmax=vmax
+    )
     ax.set_title(title)
 for ax in axes:
     ax.set_xticks([])
@@ -347,9 +456,22 @@ glue("noise_scale", stage.scale, display=False)
 glue("n_noise_draws", n_noise_draws, display=False)
 with torch.no_grad():
     gen = torch.Generator().manual_seed(seed + 1)
-    reps = torch.stack([neuronal_noise(clean, stage.scale, gain=stage.gain, offset=stage.offset, eps=stage.eps,
-                                       generator=gen) for _ in range(n_noise_draws)])  # fmt: skip
-counts = (stage.gain * reps + stage.offset).flatten(1).double()  # spike-count units, (draws, units)
+    reps = torch.stack(
+        [
+            neuronal_noise(
+                clean,
+                stage.scale,
+                gain=stage.gain,
+                offset=stage.offset,
+                eps=stage.eps,
+                generator=gen,
+            )
+            for _ in range(n_noise_draws)
+        ]
+    )
+counts = (
+    (stage.gain * reps + stage.offset).flatten(1).double()
+)  # spike-count units, (draws, units)
 mean, var = counts.mean(0).numpy(), counts.var(0).numpy()
 active = mean > 1.0
 fano = var[active] / mean[active]
@@ -357,15 +479,33 @@ slope = float(np.polyfit(np.log(mean[active]), np.log(var[active]), 1)[0])
 glue("fano_median", float(np.median(fano)), display=False)
 glue("mv_slope", slope, display=False)
 rng = np.random.default_rng(seed)
-shown = rng.choice(np.flatnonzero(active), size=min(3000, int(active.sum())), replace=False)
+shown = rng.choice(
+    np.flatnonzero(active),
+    size=min(3000, int(active.sum())),
+    replace=False,
+)
 fig, ax = plt.subplots(figsize=(3.6, 3.2))
-ax.scatter(mean[shown], var[shown], s=3, alpha=0.35, color="#0072B2", label="units")
+ax.scatter(
+    mean[shown],
+    var[shown],
+    s=3,
+    alpha=0.35,
+    color="#0072B2",
+    label="units",
+)
 line = np.array([mean[shown].min(), mean[shown].max()])
-ax.plot(line, stage.scale**2 * line, color="#D55E00", label=f"variance = {stage.scale**2:g} x mean")
+ax.plot(
+    line,
+    stage.scale**2 * line,
+    color="#D55E00",
+    label=f"variance = {stage.scale**2:g} x mean",
+)
 ax.set_xscale("log")
 ax.set_yscale("log")
 for axis in (ax.xaxis, ax.yaxis):
-    axis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.set_major_locator(
+        matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0))
+    )
     axis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
     axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 ax.set_xlabel("mean response (spike counts)")
@@ -385,9 +525,12 @@ show(fig, "fig_mean_variance")
 
 # %%
 if n_noise_draws >= 100 and stage.scale > 0:
-    # the sample variance of n Gaussian draws has relative standard error sqrt(2 / (n - 1))
+    # the sample variance of n Gaussian draws has relative standard
+    # error sqrt(2 / (n - 1))
     target = stage.scale**2
-    assert abs(float(np.median(fano)) - target) < 3 * target * math.sqrt(2 / (n_noise_draws - 1)), np.median(fano)
+    assert abs(float(np.median(fano)) - target) < 3 * target * math.sqrt(
+        2 / (n_noise_draws - 1)
+    ), np.median(fano)
     assert abs(slope - 1) < 0.05, slope
 
 # %% [markdown]
@@ -409,9 +552,15 @@ if n_noise_draws >= 100 and stage.scale > 0:
 
 # %% tags=["hide-input"]
 glue("n_classes", len(classes), display=False)
-glue("at_eps", training_recipe("adversarial", dataset)["eps"], display=False)
+glue(
+    "at_eps",
+    training_recipe("adversarial", dataset)["eps"],
+    display=False,
+)
 rows = []
-for variant in list_networks("vision", source="trained"):  # the zoo of small vision networks
+for variant in list_networks(
+    "vision", source="trained"
+):  # the zoo of small vision networks
     torch.manual_seed(0)
     net = build_network(variant, dataset=dataset).eval()
     recipe = training_recipe(variant, dataset, epochs or None)
@@ -424,15 +573,33 @@ for variant in list_networks("vision", source="trained"):  # the zoo of small vi
                 shapes[name] = tuple(h.shape[1:])
     noise = noise_modules(net)
     front_name = net.recorded[0]  # "stem" (3x3 convolution) or "vone"
-    row = {"variant": variant, "front end": f"{front_name} {'x'.join(map(str, shapes[front_name]))}"}
-    row.update({name: "x".join(map(str, shapes[name])) for name in net.recorded[1:]})
+    row = {
+        "variant": variant,
+        "front end": f"{front_name} {'x'.join(map(str, shapes[front_name]))}",
+    }
+    row.update(
+        {
+            name: "x".join(map(str, shapes[name]))
+            for name in net.recorded[1:]
+        }
+    )
     n_epochs = recipe["epochs"]
-    row.update({
-        "trained parameters": sum(p.numel() for p in net.parameters() if p.requires_grad),
-        "noise": f"neuronal x{noise[0].scale:g}" if noise and noise[0].scale > 0 else "none",
-        "training": (f"{recipe['adversarial'].upper()} adversarial, eps {recipe['eps']:g}" if recipe["adversarial"]
-                     else "clean images") + f", {n_epochs} epoch{'s' if n_epochs != 1 else ''}",
-    })  # fmt: skip
+    row.update(
+        {
+            "trained parameters": sum(
+                p.numel() for p in net.parameters() if p.requires_grad
+            ),
+            "noise": f"neuronal x{noise[0].scale:g}"
+            if noise and noise[0].scale > 0
+            else "none",
+            "training": (
+                f"{recipe['adversarial'].upper()} adversarial, eps {recipe['eps']:g}"
+                if recipe["adversarial"]
+                else "clean images"
+            )
+            + f", {n_epochs} epoch{'s' if n_epochs != 1 else ''}",
+        }
+    )
     rows.append(row)
 variants_table = pd.DataFrame(rows).set_index("variant")
 glue("tbl_variants", variants_table, display=False)
@@ -448,10 +615,19 @@ glue("tbl_variants", variants_table, display=False)
 
 # %%
 with torch.no_grad():
-    clean_acc = {name: accuracy(m, x_eval, y_eval, seed=seed) for name, m in models.items()}
+    clean_acc = {
+        name: accuracy(m, x_eval, y_eval, seed=seed)
+        for name, m in models.items()
+    }
 for name, value in clean_acc.items():
     glue(f"clean_{name}", value, display=False)
-    glue(f"train_s_{name}", float(models[name].train_history.get("train_seconds", float("nan"))), display=False)
+    glue(
+        f"train_s_{name}",
+        float(
+            models[name].train_history.get("train_seconds", float("nan"))
+        ),
+        display=False,
+    )
 
 # %% [markdown]
 # The two networks used below reach a clean accuracy of {glue:text}`clean_standard:.1%` (standard) and
@@ -507,59 +683,135 @@ norms = {"linf": eps_linf, "l2": eps_l2, "l1": eps_l1}
 norm_label = {"linf": "$L_\\infty$", "l2": "$L_2$", "l1": "$L_1$"}
 p_of = {"linf": float("inf"), "l2": 2.0, "l1": 1.0}
 attack_kw = {"steps": attack_steps, "seed": seed}
-adversarial = {("standard", norm): pgd(models["standard"], x_eval, y_eval, eps=eps, norm=norm, **attack_kw)
-               for norm, eps in norms.items()}  # fmt: skip
+adversarial = {
+    ("standard", norm): pgd(
+        models["standard"],
+        x_eval,
+        y_eval,
+        eps=eps,
+        norm=norm,
+        **attack_kw,
+    )
+    for norm, eps in norms.items()
+}
 for k, key in ((eot, ("vone", "linf")), (1, ("vone", "linf", "eot1"))):
-    adversarial[key] = pgd(models["vone"], x_eval, y_eval, eps=eps_eot, norm="linf", eot=k, **attack_kw)
+    adversarial[key] = pgd(
+        models["vone"],
+        x_eval,
+        y_eval,
+        eps=eps_eot,
+        norm="linf",
+        eot=k,
+        **attack_kw,
+    )
 
-adv_acc = {key: accuracy(models[key[0]], x_adv, y_eval, seed=seed) for key, x_adv in adversarial.items()}
-rows = [{"model": name, "attack": "none (clean)", "accuracy": clean_acc[name]} for name in models]
+adv_acc = {
+    key: accuracy(models[key[0]], x_adv, y_eval, seed=seed)
+    for key, x_adv in adversarial.items()
+}
+rows = [
+    {"model": name, "attack": "none (clean)", "accuracy": clean_acc[name]}
+    for name in models
+]
 for norm, eps in norms.items():
-    rows.append({"model": "standard", "attack": f"{norm}, eps {eps:g}", "accuracy": adv_acc["standard", norm]})
+    rows.append(
+        {
+            "model": "standard",
+            "attack": f"{norm}, eps {eps:g}",
+            "accuracy": adv_acc["standard", norm],
+        }
+    )
     glue(f"adv_standard_{norm}", adv_acc["standard", norm], display=False)
-rows.append({"model": "vone", "attack": f"linf, eps {eps_eot:g}, EOT over {eot} draws",
-             "accuracy": adv_acc["vone", "linf"]})  # fmt: skip
-rows.append({"model": "vone", "attack": f"linf, eps {eps_eot:g}, one draw per step (no EOT)",
-             "accuracy": adv_acc["vone", "linf", "eot1"]})  # fmt: skip
+rows.append(
+    {
+        "model": "vone",
+        "attack": f"linf, eps {eps_eot:g}, EOT over {eot} draws",
+        "accuracy": adv_acc["vone", "linf"],
+    }
+)
+rows.append(
+    {
+        "model": "vone",
+        "attack": f"linf, eps {eps_eot:g}, one draw per step (no EOT)",
+        "accuracy": adv_acc["vone", "linf", "eot1"],
+    }
+)
 attack_table = pd.DataFrame(rows)
 glue("adv_vone_linf", adv_acc["vone", "linf"], display=False)
 glue("adv_vone_linf_eot1", adv_acc["vone", "linf", "eot1"], display=False)
 glue("eps_eot", eps_eot, display=False)
 
 
-def correct_per_image(model: torch.nn.Module, x: torch.Tensor, n_draws: int = 16) -> torch.Tensor:
-    """Fraction of noise draws classifying each image correctly (the same draws for every input set)."""
+def correct_per_image(
+    model: torch.nn.Module, x: torch.Tensor, n_draws: int = 16
+) -> torch.Tensor:
+    """Per image, the fraction of noise draws classifying it correctly
+    (the same draws for every input set)."""
     with seeded_noise(seed), torch.no_grad():
-        return torch.stack([(model(x).argmax(1) == y_eval).double() for _ in range(n_draws)]).mean(0)
+        return torch.stack(
+            [
+                (model(x).argmax(1) == y_eval).double()
+                for _ in range(n_draws)
+            ]
+        ).mean(0)
 
 
 # paired comparison of the two attacks on the same images and noise draws
-gap = correct_per_image(models["vone"], adversarial["vone", "linf", "eot1"]) - correct_per_image(
-    models["vone"], adversarial["vone", "linf"])
-eot_gap, eot_gap_se = float(gap.mean()), float(gap.std() / math.sqrt(len(gap)))
+gap = correct_per_image(
+    models["vone"], adversarial["vone", "linf", "eot1"]
+) - correct_per_image(models["vone"], adversarial["vone", "linf"])
+eot_gap, eot_gap_se = (
+    float(gap.mean()),
+    float(gap.std() / math.sqrt(len(gap))),
+)
 glue("eot_gap", eot_gap, display=False)
 glue("eot_gap_se", eot_gap_se, display=False)
 # how much do the input gradients of single noise draws agree?
 x_req = x_eval.clone().requires_grad_(True)
 with seeded_noise(seed):
-    grads = torch.stack([torch.autograd.grad(torch.nn.functional.cross_entropy(models["vone"](x_req), y_eval,
-                                                                               reduction="sum"), x_req)[0].flatten(1)
-                         for _ in range(max(2, eot))])  # fmt: skip
-grad_cos = float(torch.nn.functional.cosine_similarity(grads[0], grads[1], dim=1).mean())
+    grads = torch.stack(
+        [
+            torch.autograd.grad(
+                torch.nn.functional.cross_entropy(
+                    models["vone"](x_req), y_eval, reduction="sum"
+                ),
+                x_req,
+            )[0].flatten(1)
+            for _ in range(max(2, eot))
+        ]
+    )
+grad_cos = float(
+    torch.nn.functional.cosine_similarity(
+        grads[0], grads[1], dim=1
+    ).mean()
+)
 glue("grad_cos", grad_cos, display=False)
 if eot_gap > 2 * eot_gap_se:
-    verdict = ("The single-draw attack is measurably weaker: evaluated without EOT, the noisy network would "
-               "look more robust than it is.")
+    verdict = (
+        "The single-draw attack is measurably weaker: evaluated without "
+        "EOT, the noisy network would look more robust than it is."
+    )
 else:
-    verdict = ("Here the difference is within about two standard errors: for this network one draw already "
-               "points the attack in a useful direction. EOT costs little and removes the doubt, and it matters "
-               "more when the noise is larger relative to the signal.")
+    verdict = (
+        "Here the difference is within about two standard errors: for "
+        "this network one draw already points the attack in a useful "
+        "direction. EOT costs little and removes the doubt, and it "
+        "matters more when the noise is larger relative to the signal."
+    )
 glue("eot_verdict", Markdown(verdict), display=False)
 for norm, eps in norms.items():
     glue(f"eps_{norm}", eps, display=False)
     delta = (adversarial["standard", norm] - x_eval).flatten(1)
-    glue(f"norm_max_{norm}", float(delta.norm(p=p_of[norm], dim=1).max()), display=False)
-glue("tbl_attacks", attack_table.style.format({"accuracy": "{:.1%}"}).hide(axis="index"), display=False)
+    glue(
+        f"norm_max_{norm}",
+        float(delta.norm(p=p_of[norm], dim=1).max()),
+        display=False,
+    )
+glue(
+    "tbl_attacks",
+    attack_table.style.format({"accuracy": "{:.1%}"}).hide(axis="index"),
+    display=False,
+)
 
 # %% [markdown]
 # ```{glue:figure} tbl_attacks
@@ -590,15 +842,31 @@ glue("tbl_attacks", attack_table.style.format({"accuracy": "{:.1%}"}).hide(axis=
 tolerance = 1e-5
 for (name, norm, *_), x_adv in adversarial.items():
     delta = (x_adv - x_eval).flatten(1)
-    assert float(delta.norm(p=p_of[norm], dim=1).max()) <= norms[norm] * (1 + tolerance) + tolerance, (name, norm)
-    assert float(x_adv.min()) >= 0 and float(x_adv.max()) <= 1, (name, norm)
+    assert (
+        float(delta.norm(p=p_of[norm], dim=1).max())
+        <= norms[norm] * (1 + tolerance) + tolerance
+    ), (name, norm)
+    assert float(x_adv.min()) >= 0 and float(x_adv.max()) <= 1, (
+        name,
+        norm,
+    )
 if len(x_eval) >= 100:
-    se = 0.5 / math.sqrt(len(x_eval))  # largest binomial standard error of an accuracy
+    se = 0.5 / math.sqrt(
+        len(x_eval)
+    )  # largest binomial standard error of an accuracy
     for key, value in adv_acc.items():
-        assert value <= clean_acc[key[0]] + 3 * se, (key, value)  # an attack does not help the network
+        assert value <= clean_acc[key[0]] + 3 * se, (
+            key,
+            value,
+        )  # an attack does not help the network
     for norm in norms:
-        assert adv_acc["standard", norm] < clean_acc["standard"] - 3 * se, norm  # the attacks work
-    assert adv_acc["vone", "linf"] <= adv_acc["vone", "linf", "eot1"] + 3 * se  # EOT is the stronger attack
+        assert (
+            adv_acc["standard", norm] < clean_acc["standard"] - 3 * se
+        ), norm  # the attacks work
+    assert (
+        adv_acc["vone", "linf"]
+        <= adv_acc["vone", "linf", "eot1"] + 3 * se
+    )  # EOT is the stronger attack
 
 # %% [markdown]
 # ## Is the attack converged?
@@ -618,34 +886,100 @@ if len(x_eval) >= 100:
 glue_number("chapter_steps", chapter_steps)
 glue_number("chapter_eot", chapter_eot)
 glue_number("conv_eps", conv_eps)
-zoo = {name: get_network(name, dataset=dataset, **train_kw) for name in list_networks("vision", source="trained")}
-x_pool, y_pool = class_balanced_subset(test_set, len(classes), max(1, n_accuracy // len(classes)), seed=0)
-x_conv, y_conv = spread_subset(x_pool, y_pool, n_convergence)  # chapter 01's images, every class in turn
+zoo = {
+    name: get_network(name, dataset=dataset, **train_kw)
+    for name in list_networks("vision", source="trained")
+}
+x_pool, y_pool = class_balanced_subset(
+    test_set, len(classes), max(1, n_accuracy // len(classes)), seed=0
+)
+x_conv, y_conv = spread_subset(
+    x_pool, y_pool, n_convergence
+)  # chapter 01's images, every class in turn
 glue_number("n_convergence", len(x_conv))
 conv = convergence_table(
-    zoo, x_conv, y_conv, eps=conv_eps, steps=chapter_steps, eot=chapter_eot, steps_grid=convergence_steps,
-    eot_grid=convergence_eot, n_draws=n_draws, autoattack=autoattack, progress=False,
-)  # fmt: skip
+    zoo,
+    x_conv,
+    y_conv,
+    eps=conv_eps,
+    steps=chapter_steps,
+    eot=chapter_eot,
+    steps_grid=convergence_steps,
+    eot_grid=convergence_eot,
+    n_draws=n_draws,
+    autoattack=autoattack,
+    progress=False,
+)
 pgd_rows = conv[conv.attack == "pgd"]
 draws_of = {name: chapter_eot if name in ("vone",) else 1 for name in zoo}
 by_steps = pgd_rows[pgd_rows.eot == pgd_rows.model.map(draws_of)]
-by_draws = pgd_rows[(pgd_rows.model == "vone") & (pgd_rows.steps == chapter_steps)]
+by_draws = pgd_rows[
+    (pgd_rows.model == "vone") & (pgd_rows.steps == chapter_steps)
+]
 aa_rows = conv[conv.attack != "pgd"]
-steps_chart = charts.line_with_errorbars(by_steps, "steps", "accuracy", "model", lo="lo", hi="hi", log_x=True,
-                                         title="PGD steps", width=280)  # fmt: skip
+steps_chart = charts.line_with_errorbars(
+    by_steps,
+    "steps",
+    "accuracy",
+    "model",
+    lo="lo",
+    hi="hi",
+    log_x=True,
+    title="PGD steps",
+    width=280,
+)
 if len(aa_rows):
-    steps_chart = steps_chart + charts.alt.Chart(aa_rows).mark_point(shape="diamond", size=90, filled=True).encode(
-        x="steps:Q", y="accuracy:Q", color="model:N", tooltip=["model", "attack", "accuracy", "lo", "hi"]
-    )  # fmt: skip
-draws_chart = charts.line_with_errorbars(by_draws, "eot", "accuracy", "model", lo="lo", hi="hi", log_x=True,
-                                         title="EOT draws per step (vone)", width=280)  # fmt: skip
+    steps_chart = steps_chart + charts.alt.Chart(aa_rows).mark_point(
+        shape="diamond", size=90, filled=True
+    ).encode(
+        x="steps:Q",
+        y="accuracy:Q",
+        color="model:N",
+        tooltip=["model", "attack", "accuracy", "lo", "hi"],
+    )
+draws_chart = charts.line_with_errorbars(
+    by_draws,
+    "eot",
+    "accuracy",
+    "model",
+    lo="lo",
+    hi="hi",
+    log_x=True,
+    title="EOT draws per step (vone)",
+    width=280,
+)
 glue("fig_convergence", steps_chart | draws_chart, display=False)
-summary = conv[conv.default | conv.strongest | (conv.attack != "pgd")].copy()
-summary["setting"] = [f"{a}, {s} steps, {e} draws" for a, s, e in zip(summary.attack, summary.steps, summary.eot,
-                                                                          strict=True)]  # fmt: skip
-glue("tbl_convergence", charts.table(summary[["model", "setting", "accuracy", "lo", "hi", "diff", "diff_lo",
-                                              "diff_hi"]].set_index(["model", "setting"])), display=False)
-glue_number("conv_worst", conv.loc[conv.strongest | (conv.attack != "pgd"), "diff"].min())
+summary = conv[
+    conv.default | conv.strongest | (conv.attack != "pgd")
+].copy()
+summary["setting"] = [
+    f"{a}, {s} steps, {e} draws"
+    for a, s, e in zip(
+        summary.attack, summary.steps, summary.eot, strict=True
+    )
+]
+glue(
+    "tbl_convergence",
+    charts.table(
+        summary[
+            [
+                "model",
+                "setting",
+                "accuracy",
+                "lo",
+                "hi",
+                "diff",
+                "diff_lo",
+                "diff_hi",
+            ]
+        ].set_index(["model", "setting"])
+    ),
+    display=False,
+)
+glue_number(
+    "conv_worst",
+    conv.loc[conv.strongest | (conv.attack != "pgd"), "diff"].min(),
+)
 if autoattack:
     for name in zoo:
         row = aa_rows[aa_rows.model == name].iloc[0]
@@ -691,36 +1025,90 @@ if check_findings:
 
 # %%
 # the published values are chapter data, next to the chapters
-reference = tomllib.loads((notebooks_dir() / "reference_values.toml").read_text())
+reference = tomllib.loads(
+    (notebooks_dir() / "reference_values.toml").read_text()
+)
 glue_number("reference_per_class", reference_per_class)
-x_ref, y_ref = class_balanced_subset(test_set, 10, reference_per_class, seed=0)
-reference_protocol = Protocol(manifold="class", eps=1 / 255, attack_steps=16, eot=chapter_eot, n_t=200, seed=0)
+x_ref, y_ref = class_balanced_subset(
+    test_set, 10, reference_per_class, seed=0
+)
+reference_protocol = Protocol(
+    manifold="class",
+    eps=1 / 255,
+    attack_steps=16,
+    eot=chapter_eot,
+    n_t=200,
+    seed=0,
+)
 ours = []
 rows = []
-for name, label in (("standard", "standard (ours)"), ("vone", "vone (ours, neuronal noise)")):
-    table = to_reference_schema(measure(zoo[name], x_ref, y_ref, reference_protocol), model=name)
+for name, label in (
+    ("standard", "standard (ours)"),
+    ("vone", "vone (ours, neuronal noise)"),
+):
+    table = to_reference_schema(
+        measure(zoo[name], x_ref, y_ref, reference_protocol), model=name
+    )
     last = table[table.layer == table.layer.iloc[-1]].iloc[0]
-    attacked = pgd_scores(zoo[name], x_pool, y_pool, eps=1 / 255, steps=16, eot=chapter_eot, n_draws=n_draws)
-    rows.append({
-        "network": label, "data": f"{dataset} (28 px)",
-        "clean accuracy": accuracy(zoo[name], x_pool, y_pool, n_draws=n_draws, seed=0),
-        "accuracy at 1/255": float(attacked.mean()), "draws per attack step": chapter_eot if name == "vone" else 1,
-        "last-layer class capacity": last.mean_cap, "EVD90": int(last.EVD90), "PR": last.PR,
-    })  # fmt: skip
+    attacked = pgd_scores(
+        zoo[name],
+        x_pool,
+        y_pool,
+        eps=1 / 255,
+        steps=16,
+        eot=chapter_eot,
+        n_draws=n_draws,
+    )
+    rows.append(
+        {
+            "network": label,
+            "data": f"{dataset} (28 px)",
+            "clean accuracy": accuracy(
+                zoo[name], x_pool, y_pool, n_draws=n_draws, seed=0
+            ),
+            "accuracy at 1/255": float(attacked.mean()),
+            "draws per attack step": chapter_eot if name == "vone" else 1,
+            "last-layer class capacity": last.mean_cap,
+            "EVD90": int(last.EVD90),
+            "PR": last.PR,
+        }
+    )
     ours.append(table)
-for key, label in (("resnet18", "ResNet18 (published)"), ("vone_resnet18", "VOneResNet18 (published, Gaussian)")):
+for key, label in (
+    ("resnet18", "ResNet18 (published)"),
+    ("vone_resnet18", "VOneResNet18 (published, Gaussian)"),
+):
     ref = reference[key]
-    rows.append({
-        "network": label, "data": "CIFAR-10 (32 px)", "clean accuracy": ref["clean_accuracy"],
-        "accuracy at 1/255": ref.get("attacked_accuracy", float("nan")), "draws per attack step": 1,
-        "last-layer class capacity": float(np.mean(ref["class_mean_cap_last_by_seed"])),
-        "EVD90": float(np.mean(ref["EVD90_last"])), "PR": float(np.mean(ref["PR_last"])),
-    })  # fmt: skip
-glue("tbl_reference", charts.table(pd.DataFrame(rows).set_index("network")), display=False)
+    rows.append(
+        {
+            "network": label,
+            "data": "CIFAR-10 (32 px)",
+            "clean accuracy": ref["clean_accuracy"],
+            "accuracy at 1/255": ref.get(
+                "attacked_accuracy", float("nan")
+            ),
+            "draws per attack step": 1,
+            "last-layer class capacity": float(
+                np.mean(ref["class_mean_cap_last_by_seed"])
+            ),
+            "EVD90": float(np.mean(ref["EVD90_last"])),
+            "PR": float(np.mean(ref["PR_last"])),
+        }
+    )
+glue(
+    "tbl_reference",
+    charts.table(pd.DataFrame(rows).set_index("network")),
+    display=False,
+)
 glue_number("ref_clean_resnet18", reference["resnet18"]["clean_accuracy"])
-glue_number("ref_clean_vone", reference["vone_resnet18"]["clean_accuracy"])
-charts.publish(pd.concat(ours, ignore_index=True), "reference-schema",
-               "Class manifolds at L-inf 1/255, in the companion code's columns")  # fmt: skip
+glue_number(
+    "ref_clean_vone", reference["vone_resnet18"]["clean_accuracy"]
+)
+charts.publish(
+    pd.concat(ours, ignore_index=True),
+    "reference-schema",
+    "Class manifolds at L-inf 1/255, in the companion code's columns",
+)
 
 # %% [markdown]
 # ```{glue:figure} tbl_reference
@@ -745,18 +1133,27 @@ charts.publish(pd.concat(ours, ignore_index=True), "reference-schema",
 # perturbation found against the standard network (scaled to the full colour range to be visible) and
 # the adversarial image, with the network's prediction and its confidence.
 
+
 # %% tags=["hide-input"]
-def predict(model: torch.nn.Module, x: torch.Tensor) -> tuple[list[int], list[float]]:
+def predict(
+    model: torch.nn.Module, x: torch.Tensor
+) -> tuple[list[int], list[float]]:
     with torch.no_grad():
         probs = torch.softmax(model(x), dim=1)
     conf, label = probs.max(dim=1)
     return label.tolist(), conf.tolist()
 
 
-picks = list(range(0, len(x_eval), max(1, len(x_eval) // max(1, n_examples))))[:n_examples]
+picks = list(
+    range(0, len(x_eval), max(1, len(x_eval) // max(1, n_examples)))
+)[:n_examples]
 model = models["standard"]
-fig, axes = plt.subplots(len(picks), 1 + 2 * len(norms), figsize=(1.55 * (1 + 2 * len(norms)), 2.0 * len(picks)),
-                         squeeze=False)  # fmt: skip
+fig, axes = plt.subplots(
+    len(picks),
+    1 + 2 * len(norms),
+    figsize=(1.55 * (1 + 2 * len(norms)), 2.0 * len(picks)),
+    squeeze=False,
+)
 gray = x_eval.shape[1] == 1
 
 
@@ -777,11 +1174,18 @@ for r, i in enumerate(picks):
         delta = (xa - x0)[0]
         scale = float(delta.abs().max()) or 1.0
         ax_d, ax_a = axes[r, 1 + 2 * j], axes[r, 2 + 2 * j]
-        ax_d.imshow(as_image(delta / (2 * scale) + 0.5), cmap="RdBu_r" if gray else None, vmin=0, vmax=1)
+        ax_d.imshow(
+            as_image(delta / (2 * scale) + 0.5),
+            cmap="RdBu_r" if gray else None,
+            vmin=0,
+            vmax=1,
+        )
         ax_d.set_title(f"{norm_label[norm]} δ\nε = {norms[norm]:g}")
         ax_a.imshow(as_image(xa[0]), cmap="gray", vmin=0, vmax=1)
-        ax_a.set_title(f"adversarial\n{classes[a_label]} ({a_conf:.0%})",
-                       color="#D55E00" if a_label != c_label else "black")  # fmt: skip
+        ax_a.set_title(
+            f"adversarial\n{classes[a_label]} ({a_conf:.0%})",
+            color="#D55E00" if a_label != c_label else "black",
+        )
 for ax in axes.flat:
     ax.set_xticks([])
     ax.set_yticks([])

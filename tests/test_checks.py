@@ -35,7 +35,7 @@ def _import_everything() -> list[str]:
 
 # the public entry points whose argument checks are declared (the list); each must be registered
 DECLARED = {
-    "advgeom.attacks.pgd", "advgeom.attacks.fgsm", "advgeom.attacks.accuracy", "advgeom.attacks.robust_accuracy",
+    "advgeom.attacks.pgd", "advgeom.attacks.fgsm", "advgeom.attacks.example_scores", "advgeom.attacks.robust_scores",
     "advgeom.attacks.project", "advgeom.attacks.random_in_ball",
     "advgeom.train.train_model", "advgeom.train.fgsm_random_start",
     "advgeom.geometry.mftma.manifold_analysis", "advgeom.geometry.simcap.simulated_capacity",

@@ -141,7 +141,7 @@ def summarise_over_seeds(
 
 
 def check_difference(
-    difference: Estimate, name: str, *, expect: str = "positive", establish: bool = True
+    difference: Estimate, name: str, expect: str = "positive", *, establish: bool = True
 ) -> Estimate:
     """Assert a finding about a difference and return it.
 

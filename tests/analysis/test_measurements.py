@@ -159,7 +159,7 @@ def _rewritten(change):
 
 TABLE_DAMAGES = {
     "cut in the metrics": (_rewritten(_cut_after(4)), "its dimension at layer 'logits' is not a finite number"),
-    "cut mid-row": (_rewritten(_cut_after(10)), "its protocol columns do not hold the protocol it was measured with"),
+    "cut mid-row": (_rewritten(_cut_after(20)), "its protocol columns do not hold the protocol it was measured with"),
     "cut file": (lambda path, key: path.write_bytes(path.read_bytes()[:-30]), "payload bytes, its header"),
     "edited value": (lambda path, key: path.write_bytes(path.read_bytes().replace(b",0.", b",1.", 1)), "checksum"),
     "other columns": (_rewritten(_other_columns), "missing ['center_correlation'], unexpected ['centre_correlation']"),
