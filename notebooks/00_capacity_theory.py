@@ -275,6 +275,12 @@ cover_chart = charts.theory_vs_measured(
     ),
 )
 glue("fig_cover", cover_chart, display=False)
+charts.publish(
+    cover,
+    "cover",
+    "Separable fraction of random dichotomies (Cover)",
+    identifiers=["P", "n"],
+)
 
 # %% [markdown]
 # ```{glue:figure} fig_cover
@@ -479,6 +485,12 @@ gardner_chart = charts.theory_vs_measured(
     ),
 )
 glue("fig_gardner", gardner_chart, display=False)
+charts.publish(
+    gardner,
+    "gardner",
+    "MFTMA capacity of points against Gardner's alpha0",
+    identifiers=["kappa"],
+)
 
 # %% [markdown]
 # ```{glue:figure} fig_gardner
@@ -663,6 +675,12 @@ ball_chart = charts.theory_vs_measured(
     ),
 )
 glue("fig_balls", ball_chart, display=False)
+charts.publish(
+    ball_table,
+    "balls",
+    "MFTMA capacity of balls against the ball theory",
+    identifiers=["D", "R"],
+)
 
 # %% [markdown]
 # ```{glue:figure} fig_balls
@@ -855,6 +873,12 @@ gauss_chart = alt.hconcat(
     ),
 ).resolve_scale(color="shared")
 glue("fig_gauss", gauss_chart, display=False)
+charts.publish(
+    gauss,
+    "clouds",
+    "Gaussian clouds: MFTMA, simulation and ball relation",
+    identifiers=["r"],
+)
 
 # %% [markdown]
 # ```{glue:figure} fig_gauss

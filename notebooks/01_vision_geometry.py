@@ -36,7 +36,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 import torch
-from IPython.display import Markdown, display
+from IPython.display import display
 from myst_nb import glue
 
 from advgeom.analysis import (
@@ -155,7 +155,7 @@ finding = partial(check_difference, establish=check_findings)
 # `adversarial` is the standard architecture trained on fast (FGSM with random start) adversarial
 # examples {cite:p}`wong2020fast`.
 
-# %%
+# %% tags=["hide-input"]
 training = pd.DataFrame(
     [
         {
@@ -169,7 +169,7 @@ training = pd.DataFrame(
         for name, m in models.items()
     ]
 )
-display(training)
+display(charts.table(training))
 
 # %% [markdown]
 # ## Accuracy under attack
@@ -209,7 +209,14 @@ acc_table = (
     .pivot(index=["norm", "eps"], columns="model", values="cell")
     .reindex(columns=variants)
 )
-display(acc_table)
+display(charts.table(acc_table))
+charts.publish(
+    acc[["model", "norm", "eps", "accuracy", "lo", "hi"]].rename(
+        columns={"accuracy": "value"}
+    ),
+    "accuracy",
+    "Accuracy under PGD (95% interval over the images)",
+)
 accuracy_chart = charts.faceted_lines(
     acc,
     "eps",
@@ -375,9 +382,19 @@ eot_chart = charts.line_with_errorbars(
 glue("fig_convergence", steps_chart | eot_chart, display=False)
 strongest = conv[conv.strongest].set_index("model")
 display(
-    strongest[
-        ["steps", "eot", "accuracy", "diff", "diff_lo", "diff_hi"]
-    ].round(3)
+    charts.table(
+        strongest[
+            ["steps", "eot", "accuracy", "diff", "diff_lo", "diff_hi"]
+        ]
+    )
+)
+charts.publish(
+    pgd_rows[["model", "steps", "eot", "accuracy", "lo", "hi"]].rename(
+        columns={"accuracy": "value"}
+    ),
+    "convergence",
+    f"Accuracy at L-inf eps={small_eps:g} against PGD steps, EOT draws",
+    identifiers=["steps", "eot"],
 )
 for name in variants:
     glue_number(f"conv_diff_{name}", strongest.loc[name, "diff"])
@@ -465,7 +482,7 @@ exemplar_geo = measure_grid(
     progress=False,
 )
 
-# %%
+# %% tags=["hide-input"]
 metrics = ["capacity", "radius", "dimension", "center_correlation"]
 class_mean, ex_mean = (
     over_seeds(class_geo, metrics),
@@ -483,18 +500,28 @@ for metric in metrics:
             title=f"{kind.capitalize()} manifolds: {metric}",
         )
         glue(f"fig_{kind}_{metric}", chart, display=False)
-layer_order = class_mean.drop_duplicates("depth").sort_values("depth")
-layer_key = ", ".join(
-    f"{d} = `{n}`"
-    for d, n in zip(layer_order.depth, layer_order.layer, strict=True)
+ids = ["model", "perturbation", "eps", "layer", "depth"]
+charts.publish(
+    pd.concat(
+        [
+            charts.long_form(class_mean, metrics, ids).assign(
+                manifold="class"
+            ),
+            charts.long_form(ex_mean, metrics, ids).assign(
+                manifold="exemplar"
+            ),
+        ],
+        ignore_index=True,
+    ),
+    "geometry",
+    "Class and exemplar manifolds by layer (mean over seeds, 95% interval)",
 )
-display(Markdown(f"Layers by depth: {layer_key}"))
 
 # %% [markdown]
 # ```{glue:figure} fig_exemplar_radius
 # :name: fig-exemplar-radius
 #
-# Exemplar-manifold radius against layer depth (0 = pixels, last = logits), one panel per network,
+# Exemplar-manifold radius across the layers (from the pixels to the logits), one panel per network,
 # one line per attack strength $\epsilon$ (means over seeds, 95% intervals). A deterministic network
 # maps the $M$ copies of a clean image ($\epsilon = 0$) to a single point.
 # ```
@@ -503,32 +530,32 @@ display(Markdown(f"Layers by depth: {layer_key}"))
 # :name: fig-exemplar-capacity
 #
 # Exemplar-manifold capacity (the largest number of manifolds per neuron that a random dichotomy can
-# still separate; 2 for points) against layer depth.
+# still separate; 2 for points) across the layers.
 # ```
 #
 # ```{glue:figure} fig_class_capacity
 # :name: fig-class-capacity
 #
-# Class-manifold capacity against layer depth. Capacity rising with depth is *untangling*: the
+# Class-manifold capacity across the layers. Capacity rising with depth is *untangling*: the
 # network makes classes more separable layer by layer. Attacks lower it in late layers.
 # ```
 #
 # ```{glue:figure} fig_class_radius
 # :name: fig-class-radius
 #
-# Class-manifold radius against layer depth.
+# Class-manifold radius across the layers.
 # ```
 #
 # ```{glue:figure} fig_class_dimension
 # :name: fig-class-dimension
 #
-# Class-manifold dimension against layer depth.
+# Class-manifold dimension across the layers.
 # ```
 #
 # ```{glue:figure} fig_class_center_correlation
 # :name: fig-class-center-correlation
 #
-# Correlation between class-manifold centers against layer depth.
+# Correlation between class-manifold centers across the layers.
 # ```
 
 # %% [markdown]
@@ -563,8 +590,10 @@ signature = pd.DataFrame(
     ]
 )
 display(
-    signature.pivot(
-        index="eps", columns="model", values=["radius", "capacity"]
+    charts.table(
+        signature.pivot(
+            index="eps", columns="model", values=["radius", "capacity"]
+        )
     )
 )
 

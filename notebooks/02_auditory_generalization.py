@@ -193,8 +193,12 @@ summary = table.groupby("split").agg(
     words=("word", "nunique"),
     median_snr_db=("snr_db", "median"),
 )
-display(summary)
-display(table.groupby(["split", "synth"]).size().unstack(fill_value=0))
+display(charts.table(summary, digits=1))
+display(
+    charts.table(
+        table.groupby(["split", "synth"]).size().unstack(fill_value=0)
+    )
+)
 clip_rms = float(
     np.sqrt(
         np.mean(corpus.waveforms.astype(np.float64) ** 2, axis=1)
@@ -244,7 +248,7 @@ training = pd.DataFrame(
         for kind, m in models.items()
     ]
 ).set_index("network")
-display(training)
+display(charts.table(training))
 for kind in kinds:
     glue_estimate(f"test_acc_{kind}", test_acc[kind])
 chance = 1 / len(vocabulary)
@@ -304,7 +308,7 @@ acc["snr_db"] = [
 budgets = acc.drop_duplicates(["norm", "eps"])[
     ["norm", "eps", "snr_db"]
 ].set_index(["norm", "eps"])
-display(budgets.round(1))
+display(charts.table(budgets, digits=1))
 acc_table = (
     acc.assign(
         cell=[
@@ -315,7 +319,14 @@ acc_table = (
     .pivot(index=["norm", "eps"], columns="model", values="cell")
     .reindex(columns=kinds)
 )
-display(acc_table)
+display(charts.table(acc_table))
+charts.publish(
+    acc[["model", "norm", "eps", "accuracy", "lo", "hi"]].rename(
+        columns={"accuracy": "value"}
+    ),
+    "accuracy",
+    "Word accuracy under waveform PGD (95% interval over the clips)",
+)
 accuracy_chart = charts.faceted_lines(
     acc,
     "eps",
@@ -456,9 +467,19 @@ conv = convergence_table(
 )
 strongest = conv[conv.strongest].set_index("model")
 display(
-    strongest[
-        ["steps", "eot", "accuracy", "diff", "diff_lo", "diff_hi"]
-    ].round(3)
+    charts.table(
+        strongest[
+            ["steps", "eot", "accuracy", "diff", "diff_lo", "diff_hi"]
+        ]
+    )
+)
+charts.publish(
+    conv[conv.attack == "pgd"][
+        ["model", "steps", "eot", "accuracy", "lo", "hi"]
+    ].rename(columns={"accuracy": "value"}),
+    "convergence",
+    f"Accuracy at L2 eps={small['l2']:g} against PGD steps and EOT draws",
+    identifiers=["steps", "eot"],
 )
 glue_number("conv_worst", strongest["diff"].min())
 glue(
@@ -557,7 +578,7 @@ for kind, model in models.items():
             "adversarial": predict(model, x_adv, draws),
         }
     )
-display(pd.DataFrame(rows).set_index("network"))
+display(charts.table(pd.DataFrame(rows).set_index("network")))
 glue("listen_snr", listen_snr, display=False)
 glue("listen_eps", listen_eps, display=False)
 with torch.no_grad():
@@ -672,7 +693,7 @@ exemplar_geo = measure_grid(
 )
 
 
-# %%
+# %% tags=["hide-input"]
 metrics = ["capacity", "radius", "dimension", "center_correlation"]
 class_mean, ex_mean = (
     over_seeds(class_geo, metrics),
@@ -692,18 +713,28 @@ for metric in ("capacity", "radius", "dimension"):
             title=f"{label} manifolds: {metric}",
         )
         glue(f"fig_{kind}_{metric}", chart, display=False)
-layer_order = ex_mean.drop_duplicates("depth").sort_values("depth")
-layer_key = ", ".join(
-    f"{d} = `{n}`"
-    for d, n in zip(layer_order.depth, layer_order.layer, strict=True)
+ids = ["model", "eps", "layer", "depth"]
+charts.publish(
+    pd.concat(
+        [
+            charts.long_form(class_mean, metrics, ids).assign(
+                manifold="class"
+            ),
+            charts.long_form(ex_mean, metrics, ids).assign(
+                manifold="exemplar"
+            ),
+        ],
+        ignore_index=True,
+    ),
+    "geometry",
+    "Word and exemplar manifolds by layer (mean over seeds, 95% interval)",
 )
-display(Markdown(f"Layers by depth: {layer_key}"))
 
 # %% [markdown]
 # ```{glue:figure} fig_exemplar_radius
 # :name: fig-auditory-exemplar-radius
 #
-# Exemplar-manifold radius against layer depth (0 = waveform, 1 = auditory nerve, last = logits), one
+# Exemplar-manifold radius across the layers (from the waveform through the auditory nerve to the logits), one
 # panel per network, one line per attack budget (means over seeds, 95% intervals). Deterministic networks map the
 # copies of a clean clip to one point; the stochastic network does not, from the nerve on.
 # ```
@@ -711,19 +742,19 @@ display(Markdown(f"Layers by depth: {layer_key}"))
 # ```{glue:figure} fig_exemplar_capacity
 # :name: fig-auditory-exemplar-capacity
 #
-# Exemplar-manifold capacity (2 for points) against layer depth.
+# Exemplar-manifold capacity (2 for points) across the layers.
 # ```
 #
 # ```{glue:figure} fig_class_capacity
 # :name: fig-auditory-class-capacity
 #
-# Word-manifold capacity against layer depth: rising capacity is untangling of the words.
+# Word-manifold capacity across the layers: rising capacity is untangling of the words.
 # ```
 #
 # ```{glue:figure} fig_class_radius
 # :name: fig-auditory-class-radius
 #
-# Word-manifold radius against layer depth.
+# Word-manifold radius across the layers.
 # ```
 
 # %%
@@ -834,9 +865,20 @@ overlap_mean = over_seeds(
     overlap, ["overlap", "pair_capacity"], ["model", "depth", "layer"]
 )
 display(
-    overlap_mean.pivot_table(
-        index=["depth", "layer"], columns="model", values="overlap"
-    ).round(3)
+    charts.table(
+        overlap_mean.pivot_table(
+            index=["depth", "layer"], columns="model", values="overlap"
+        )
+    )
+)
+charts.publish(
+    charts.long_form(
+        overlap_mean,
+        ["overlap", "pair_capacity"],
+        ["model", "layer", "depth"],
+    ),
+    "overlap",
+    f"Clean vs adversarial exemplar manifolds ({geo_norm} {eps_geo:g})",
 )
 glue(
     "fig_overlap",
@@ -880,7 +922,7 @@ if {"deterministic", "stochastic"} <= set(kinds) and eps_geo > 0:
 # ```{glue:figure} fig_overlap
 # :name: fig-auditory-overlap
 #
-# Overlap of clean and adversarial exemplar manifolds against layer depth (means over seeds, 95%
+# Overlap of clean and adversarial exemplar manifolds across the layers (means over seeds, 95%
 # intervals; 0 = linearly separated, 1 = indistinguishable).
 # ```
 #
@@ -914,7 +956,7 @@ if real is not None:
             {"network": kind, "correct": correct, "of": len(xr)}
         )
         glue(f"real_correct_{kind}", float(correct), display=False)
-    display(pd.DataFrame(real_rows).set_index("network").round(1))
+    display(charts.table(pd.DataFrame(real_rows).set_index("network"), 1))
     glue("real_n", len(xr), display=False)
     glue("real_chance", len(xr) / len(vocabulary), display=False)
 

@@ -191,9 +191,18 @@ acc_cells = acc.assign(
     ]
 )
 display(
-    acc_cells.pivot(
-        index=["kind", "noise"], columns="condition", values="cell"
+    charts.table(
+        acc_cells.pivot(
+            index=["kind", "noise"], columns="condition", values="cell"
+        )
     )
+)
+charts.publish(
+    acc[["kind", "noise", "eps", "accuracy", "lo", "hi"]].rename(
+        columns={"accuracy": "value"}
+    ),
+    "accuracy",
+    f"Clean and adversarial ({norm} eps={eps:g}) accuracy across noise",
 )
 
 if compare_adversarial:
@@ -284,8 +293,10 @@ for kind, nets in sweeps.items():
             f"{kind}: the peak {peak.best} is not inside {levels}"
         )
 display(
-    pd.DataFrame({k: vars(v) for k, v in optimum.items()}).T.rename(
-        columns={"share": "bootstrap share"}
+    charts.table(
+        pd.DataFrame({k: vars(v) for k, v in optimum.items()}).T.rename(
+            columns={"share": "bootstrap share"}
+        )
     )
 )
 
@@ -325,9 +336,11 @@ conv = convergence_table(
 )
 strongest = conv[conv.strongest].set_index("model")
 display(
-    strongest[
-        ["steps", "eot", "accuracy", "diff", "diff_lo", "diff_hi"]
-    ].round(3)
+    charts.table(
+        strongest[
+            ["steps", "eot", "accuracy", "diff", "diff_lo", "diff_hi"]
+        ]
+    )
 )
 glue_number("conv_worst", strongest["diff"].min())
 if check_findings:
@@ -437,7 +450,14 @@ for model, (kind, level) in level_of.items():
         )
     summary.append(row)
 geo_summary = pd.DataFrame(summary)
-display(geo_summary.round(3))
+display(charts.table(geo_summary))
+charts.publish(
+    charts.long_form(
+        geo_summary, ["overlap", "class_capacity"], ["kind", "noise"]
+    ),
+    "geometry",
+    f"Overlap and clean class capacity at {layer} (mean over seeds, 95%)",
+)
 for kind, nets in sweeps.items():
     levels = sorted(nets)
     prefix = "" if kind == "neuronal" else "gaussian_"
@@ -473,7 +493,7 @@ for kind, nets in sweeps.items():
         ),
     )
 
-# %%
+# %% tags=["hide-input"]
 acc_long = (
     acc[["kind", "noise", "condition", "accuracy", "lo", "hi"]]
     .rename(columns={"condition": "series", "accuracy": "value"})
@@ -572,7 +592,7 @@ explained = pd.DataFrame(
         for acc_name in ("clean", "adversarial")
     ]
 ).set_index("accuracy")
-display(explained.round(3))
+display(charts.table(explained))
 for acc_name in ("clean", "adversarial"):
     for col, key in (
         ("overlap alone", "overlap"),

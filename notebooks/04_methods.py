@@ -1108,6 +1108,7 @@ charts.publish(
     pd.concat(ours, ignore_index=True),
     "reference-schema",
     "Class manifolds at L-inf 1/255, in the companion code's columns",
+    identifiers=["manifold_type", "random"],
 )
 
 # %% [markdown]

@@ -576,6 +576,25 @@ def tidy(frame: pd.DataFrame, identifiers: Iterable[str] = ()) -> tuple[pd.DataF
     return data, ids, values
 
 
+def long_form(frame: pd.DataFrame, metrics: Sequence[str], identifiers: Sequence[str]) -> pd.DataFrame:
+    """``frame`` (one column per metric, with ``<metric>_lo`` / ``_hi`` when it has an interval, as
+    :func:`advgeom.analysis.summaries.over_seeds` gives) as a long table to publish: the ``identifiers``,
+    ``measure`` (the metric's name), ``value``, ``lo`` and ``hi`` (NaN without an interval)."""
+    missing = [c for c in [*identifiers, *metrics] if c not in frame]
+    if missing:
+        raise ValueError(f"long_form: the frame has no columns {missing}; it has {list(frame.columns)}")
+    parts = []
+    for metric in metrics:
+        part = frame[list(identifiers)].copy()
+        part["measure"] = metric
+        part["value"] = frame[metric].astype(float)
+        for side in ("lo", "hi"):
+            column = f"{metric}_{side}"
+            part[side] = frame[column].astype(float) if column in frame else np.nan
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
 def download_link(data: pd.DataFrame, filename: str, text: str) -> str:
     """An ``<a download>`` link holding ``data`` as CSV in a ``data:`` URL (works offline, no file to serve)."""
     payload = base64.b64encode(data.to_csv(index=False).encode("utf-8")).decode("ascii")

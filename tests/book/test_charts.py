@@ -359,3 +359,19 @@ def test_explorer_slides_over_evenly_spaced_grids(layers):
     pick = {p["name"]: p for p in charts.explorer_spec([table])["params"]}["pick_noise"]
     assert pick["bind"] == {"input": "range", "min": 0.0, "max": 0.3, "step": 0.1, "name": "noise "}
     assert pick["value"] == [{"noise": 0.3}]
+
+
+def test_long_form_turns_metrics_with_intervals_into_measure_rows() -> None:
+    frame = pd.DataFrame(
+        {"model": ["a", "b"], "eps": [0.0, 0.1], "radius": [1.0, 2.0], "radius_lo": [0.9, 1.5],
+         "radius_hi": [1.1, 2.5], "capacity": [0.3, 0.2]}
+    )  # fmt: skip
+    long = charts.long_form(frame, ["radius", "capacity"], ["model", "eps"])
+    assert list(long.columns) == ["model", "eps", "measure", "value", "lo", "hi"]
+    assert list(long.measure) == ["radius", "radius", "capacity", "capacity"]
+    assert list(long.value) == [1.0, 2.0, 0.3, 0.2] and list(long.lo[:2]) == [0.9, 1.5]
+    assert long.lo[2:].isna().all() and long.hi[2:].isna().all()  # no interval given: NaN, not a made-up one
+    data, ids, values = charts.tidy(long)
+    assert ids == ["model", "eps", "measure"] and values == ["value", "lo", "hi"]
+    with pytest.raises(ValueError, match=r"no columns \['dimension'\]"):
+        charts.long_form(frame, ["dimension"], ["model"])

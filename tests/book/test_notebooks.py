@@ -437,7 +437,7 @@ def test_glance_sentences_name_keys_their_chapters_glue():
         literals = re.findall(r'(?<![\w])"([\w{}.]+)"', source)
         templates = re.findall(r'f"([\w{}.]+)"', source)
         patterns = [re.escape(t) for t in literals] + [
-            "".join(r"\w+" if part.startswith("{") else re.escape(part) for part in re.split(r"(\{[^}]*\})", t))
+            "".join(r"\w*" if part.startswith("{") else re.escape(part) for part in re.split(r"(\{[^}]*\})", t))
             for t in templates
         ]
         for key in keys:

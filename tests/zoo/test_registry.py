@@ -25,7 +25,8 @@ def test_list_and_describe() -> None:
     info = network_info("vone")
     assert (info.name, info.modality, info.source) == ("vone", "vision", "trained") and info.description
     assert dict(info.options) == {"dataset": "fashion-mnist", "noise_scale": None, "noise_mode": "neuronal",
-                                  "seed": 0, "epochs": None, "train_size": None, "data_root": None}  # fmt: skip
+                                  "seed": 0, "epochs": None, "train_size": None, "data_root": None,
+                                  "warm_start": False}  # fmt: skip
     assert info.build_options == ("dataset", "noise_scale", "noise_mode")
     with pytest.raises(TypeError):
         info.options["seed"] = 1  # read-only
@@ -76,7 +77,8 @@ def test_netspec_label_key_and_equality(tmp_path) -> None:
     assert vone == NetSpec("vone", {"epochs": 1, "train_size": 40, "noise_scale": 0.5}) and len({vone, vone}) == 1
     assert vone.kwargs == {"epochs": 1, "noise_scale": 0.5, "train_size": 40}
     assert vone.key() == {"name": "vone", "options": {"dataset": "fashion-mnist", "noise_scale": 0.5,
-                          "noise_mode": "neuronal", "seed": 0, "epochs": 1, "train_size": 40, "data_root": None}}
+                          "noise_mode": "neuronal", "seed": 0, "epochs": 1, "train_size": 40, "data_root": None,
+                          "warm_start": False}}
     renamed = NetSpec("standard", TINY, label="baseline")
     assert renamed.label == "baseline"
     assert renamed.key() == NetSpec("standard", TINY).key() and renamed == NetSpec("standard", TINY)  # label aside
