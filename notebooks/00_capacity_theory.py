@@ -276,7 +276,7 @@ cover_chart = charts.theory_vs_measured(
 )
 glue("fig_cover", cover_chart, display=False)
 charts.publish(
-    cover,
+    cover.drop(columns=["points", "lo", "hi"]),
     "cover",
     "Separable fraction of random dichotomies (Cover)",
     identifiers=["P", "n"],
