@@ -554,11 +554,8 @@ for D in progress(ball_dims, "balls"):
         cap, se = pool_inverse(caps, ses)
         radii = np.concatenate(radii)  # per-manifold radii (independent)
         rho = min(rhos)
-        # the solver subtracts the mean of the n_t anchors:
-        # E R_M^2 = (1 - 1/n_t) R_anchor^2
-        R_M_theory = theory.ball_anchor_radius(R, D) * math.sqrt(
-            1 - 1 / n_t
-        )
+        # the solver's R_M^2 is the anchors' variance with n_t - 1 (unbiased)
+        R_M_theory = theory.ball_anchor_radius(R, D)
         ball_rows.append(
             {
                 "D": D,
