@@ -31,6 +31,7 @@ from advgeom.checks import Interval, Options, Satisfies, check_choice, validate_
 from advgeom.data.batches import iter_batches
 from advgeom.device import model_device
 from advgeom.models.noise import is_stochastic, seeded_noise, split_at_noise
+from advgeom.timing import timed
 
 NORMS = ("linf", "l2", "l1")
 LOSSES = ("ce", "margin")
@@ -275,6 +276,7 @@ def _draws(model: nn.Module, draws: int | None, default: int) -> int:
         "seed": SEED_CONSTRAINT,
     }
 )
+@timed("attacks")
 def pgd(
     model: nn.Module,
     x: torch.Tensor,
@@ -350,6 +352,7 @@ def pgd(
 
 
 @validate_params({"eps": EPS_CONSTRAINT, "eot": DRAWS_CONSTRAINT, "bounds": BOUNDS_CONSTRAINT, "seed": SEED_CONSTRAINT})
+@timed("attacks")
 def fgsm(
     model: nn.Module,
     x: torch.Tensor,
@@ -372,6 +375,7 @@ def fgsm(
 
 @validate_params({"n_draws": DRAWS_CONSTRAINT, "batch_size": Interval(int, 1, None), "seed": SEED_CONSTRAINT})
 @torch.no_grad()
+@timed("attacks")
 def example_scores(
     model: nn.Module,
     x: torch.Tensor,
@@ -429,6 +433,7 @@ def accuracy(
         "seed": SEED_CONSTRAINT,
     }
 )
+@timed("attacks")
 def robust_scores(
     model: nn.Module,
     data: Any,
