@@ -9,8 +9,10 @@ timed block and costs nothing here.
 
 When the environment variable :data:`TIMING_ENV` names a file (the book's runner sets it for each
 chapter's kernel), the ledger is written there as JSON, atomically, each time an outermost block
-ends; :func:`read_ledger` reads it back. GPU work still queued when a block ends is counted by the
-block that waits for it.
+ends; :func:`read_ledger` reads it back. The process that finds the variable (on import, or at its
+next timed block) takes it out of the environment and alone writes the file: processes it starts
+(Dask workers, data-loader workers, forked or spawned) never write over its ledger. GPU work still
+queued when a block ends is counted by the block that waits for it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 _lock = threading.Lock()
 _seconds: dict[str, float] = dict.fromkeys(CATEGORIES, 0.0)
 _inside = threading.local()  # .depth: timed blocks open in this thread
+_target: tuple[str, int] | None = None  # (the ledger file, the pid of the process that writes it)
+
+
+def _claim() -> None:
+    """Take the ledger file from :data:`TIMING_ENV` (removing the variable) for this process."""
+    global _target
+    path = os.environ.pop(TIMING_ENV, None)
+    if path:
+        _target = (path, os.getpid())
+
+
+_claim()  # on import, before this process starts others
 
 
 def _check_category(category: str) -> str:
@@ -91,10 +105,12 @@ def ledger() -> dict[str, float]:
 
 
 def reset() -> None:
-    """Set every category back to 0 seconds."""
+    """Set every category back to 0 seconds and forget the ledger file (if one was claimed)."""
+    global _target
     with _lock:
         for name in _seconds:
             _seconds[name] = 0.0
+        _target = None
 
 
 def write_ledger(path: str | os.PathLike[str], seconds: Mapping[str, float] | None = None) -> None:
@@ -107,12 +123,13 @@ def write_ledger(path: str | os.PathLike[str], seconds: Mapping[str, float] | No
 
 
 def _publish() -> None:
-    """Write the ledger to the file :data:`TIMING_ENV` names, if it names one (errors are ignored: the
-    timing must never break the work it measures)."""
-    target = os.environ.get(TIMING_ENV)
-    if target:
+    """Write the ledger to the file this process claimed from :data:`TIMING_ENV`, if any (errors are ignored:
+    the timing must never break the work it measures)."""
+    _claim()
+    target = _target
+    if target is not None and target[1] == os.getpid():
         with contextlib.suppress(OSError):
-            write_ledger(target)
+            write_ledger(target[0])
 
 
 def read_ledger(path: str | os.PathLike[str]) -> dict[str, float]:

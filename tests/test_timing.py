@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 
@@ -91,6 +92,34 @@ def test_the_ledger_file_is_written_after_each_outermost_block(tmp_path, monkeyp
     assert json.loads(path.read_text()).keys() == set(timing.CATEGORIES)
     assert timing.read_ledger(path) == pytest.approx(timing.ledger(), abs=1e-3)
     assert [p.name for p in tmp_path.iterdir()] == ["ledger.json"]  # written atomically, no temporaries left
+
+
+def _timed_child() -> None:
+    with timing.timed("geometry"):
+        time.sleep(0.01)
+
+
+def test_only_the_process_that_found_the_variable_writes(tmp_path, monkeypatch) -> None:
+    """Children (Dask or data-loader workers), forked or spawned after the claim, never write over the ledger."""
+    import multiprocessing
+    import subprocess
+    import sys
+
+    path = tmp_path / "ledger.json"
+    monkeypatch.setenv(timing.TIMING_ENV, str(path))
+    with timing.timed("training"):
+        pass
+    assert timing.TIMING_ENV not in os.environ  # taken out: spawned children do not inherit it
+    written = path.read_text()
+    code = "from advgeom import timing\nwith timing.timed('attacks'):\n    pass"
+    subprocess.run([sys.executable, "-c", code], check=True)  # inherits this environment
+    child = multiprocessing.get_context("fork").Process(target=_timed_child)
+    child.start()
+    child.join(timeout=60)
+    assert child.exitcode == 0 and path.read_text() == written
+    with timing.timed("attacks"):  # the owner still writes
+        time.sleep(0.01)
+    assert timing.read_ledger(path)["attacks"] > 0
 
 
 def test_an_unwritable_ledger_file_never_breaks_the_work(tmp_path, monkeypatch) -> None:
