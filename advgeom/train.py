@@ -37,6 +37,7 @@ from advgeom.attacks import (
 from advgeom.checks import Interval, Options, validate_params
 from advgeom.data.batches import as_tensor_pair
 from advgeom.device import default_device, model_device
+from advgeom.timing import timed
 
 ADVERSARIAL_METHODS = (None, "fgsm", "pgd")
 
@@ -91,6 +92,7 @@ def fgsm_random_start(
         "seed": Interval(int),
     }
 )
+@timed("training")
 def train_model(
     model: nn.Module,
     data: Any,

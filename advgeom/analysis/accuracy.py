@@ -28,8 +28,8 @@ from advgeom.cache import cache_path, cached
 from advgeom.checks import check_choice
 from advgeom.fingerprint import model_fingerprint, tensor_digest
 
-# 2: a checked cache entry (advgeom.cache); 1: a bare .npy file
-SCORES_FORMAT = 2
+# 3: stochastic models attacked to their last iterate; 2: a checked cache entry (advgeom.cache); 1: a bare .npy file
+SCORES_FORMAT = 3
 
 
 def encode_scores(scores: np.ndarray) -> bytes:

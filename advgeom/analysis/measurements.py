@@ -45,10 +45,11 @@ STANDARD_ERRORS = ("capacity_se", "radius_se", "dimension_se")  # over MFTMA's G
 SPECTRUM = ("PR", "EVD90")  # participation ratio and EVD90 of all the layer's points (advgeom.geometry.spectrum)
 SIZES = ("P", "M", "N")  # manifolds, points per manifold (the smallest), features
 OVERLAP_METRICS = ("pair_capacity", "overlap", "pair_capacity_se", "overlap_se")  # se: over MFTMA samples; images
-# 5: checked cache entries (checksum, key, columns, finite metrics) with standard errors, PR, EVD90, P, M, N;
+# 6: stochastic models attacked to their last iterate; 5: checked cache entries (checksum, key, columns, finite
+# metrics) with standard errors, PR, EVD90, P, M, N;
 # 4: standard errors without the checked entry; 3: one cache for both kinds, keyed by the model's content
 # fingerprint (format 2 keyed by checkpoint name)
-MEASURE_FORMAT = 5
+MEASURE_FORMAT = 6
 
 
 def manifold_geometry(

@@ -3,7 +3,8 @@
 :func:`make_book` vendors the offline assets (:mod:`advgeom.book.assets`), checks every chapter's
 parameters and preset before anything runs, executes the chapters (:func:`advgeom.book.execute.run_notebook`)
 into ``book/`` and calls :func:`build_book`, which writes the generated pages (:mod:`advgeom.book.pages`)
-and fails on any Sphinx warning.
+and fails on any Sphinx warning. At the end it prints where the time went: per chapter run, the total and the
+seconds spent in training, attacks and geometry (:mod:`advgeom.timing`), and the build's own time.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from advgeom.book.assets import vendor_assets
-from advgeom.book.execute import run_notebook
+from advgeom.book.execute import executed_timing, run_notebook
 from advgeom.book.notebooks import (
     NOTEBOOK_GLOB,
     list_notebooks,
@@ -28,6 +30,7 @@ from advgeom.book.notebooks import (
 )
 from advgeom.book.pages import write_effective_toc, write_explorer_page, write_glance_page, write_parameters_page
 from advgeom.checks import check_output_dir
+from advgeom.timing import timing_table
 
 
 class BookBuildError(RuntimeError):
@@ -96,13 +99,15 @@ def make_book(
     progress: bool = True,
     vendor: bool = True,
     allow_missing: bool = False,
+    report: bool = True,
 ) -> Path:
     """What ``advgeom book`` does: vendor the offline assets, execute the notebooks (all, or
     ``only``) into ``out_dir``, check every notebook has an executed copy, build; return the HTML dir.
     Parameters, presets and the output folders (``out_dir``, ``_build``, ``_static``) are checked first.
 
     ``allow_missing``: build even if some notebooks have no executed copy (their pages are left
-    out of the book, with a note) instead of refusing."""
+    out of the book, with a note) instead of refusing. ``report``: print, at the end (also when a
+    chapter or the build fails), the table of where the time went (:func:`time_report`)."""
     root = repo_root()
     notebooks = list_notebooks()
     if not notebooks:
@@ -130,14 +135,35 @@ def make_book(
     check_executed([] if skip_execute else chosen)
     if vendor:
         vendor_assets(root / "_static", progress=progress)
-    if not skip_execute:
-        for path in chosen:
-            run_notebook(path, preset=preset, out_dir=out, progress=progress)
-    check_executed([])
-    stale = sorted(
-        p.name for p in out.glob(NOTEBOOK_GLOB.replace(".py", ".ipynb"))
-        if not p.name.endswith(".failed.ipynb") and p.stem not in {n.stem for n in notebooks}
-    )
-    if stale and progress:
-        print(f"[advgeom] note: {out} holds executed notebooks with no source in notebooks/: {stale}", flush=True)
-    return build_book(root, echo=progress)
+    ran: list[str] = []
+    build_seconds: float | None = None
+    try:
+        if not skip_execute:
+            for path in chosen:
+                run_notebook(path, preset=preset, out_dir=out, progress=progress)
+                ran.append(path.stem)
+        check_executed([])
+        stale = sorted(
+            p.name for p in out.glob(NOTEBOOK_GLOB.replace(".py", ".ipynb"))
+            if not p.name.endswith(".failed.ipynb") and p.stem not in {n.stem for n in notebooks}
+        )  # fmt: skip
+        if stale and progress:
+            print(f"[advgeom] note: {out} holds executed notebooks with no source in notebooks/: {stale}", flush=True)
+        start = time.perf_counter()
+        try:
+            return build_book(root, echo=progress)
+        finally:
+            build_seconds = time.perf_counter() - start
+    finally:
+        if report and (ran or build_seconds is not None):
+            print(time_report(out, ran, build_seconds), flush=True)
+
+
+def time_report(out: Path, stems: Sequence[str], build_seconds: float | None = None) -> str:
+    """Where ``advgeom book``'s time went: one row per chapter run (``stems``, read from the executed
+    notebooks' metadata in ``out``: total wall time, training, attacks, geometry, the rest), then the
+    jupyter-book build. A chapter served from the caches shows about 0 s in every category."""
+    rows = {stem: timing for stem in stems if (timing := executed_timing(out, stem)) is not None}
+    if build_seconds is not None:
+        rows["jupyter-book build"] = (build_seconds, {})
+    return "[advgeom] where the time went (seconds):\n" + timing_table(rows)

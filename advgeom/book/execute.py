@@ -11,6 +11,11 @@ a good executed notebook, its partial output is kept as ``<stem>.failed.ipynb`` 
 stops it: the kernel is killed, its files removed). Each run's time is recorded
 (``cache_dir()/runner/timings.json``) and printed before the next run with the same parameters.
 
+Where the time went: the kernel runs with ``ADVGEOM_TIMING_FILE`` (:data:`advgeom.timing.TIMING_ENV`) naming
+a temporary file, where :mod:`advgeom.timing` keeps the seconds the chapter spent in training, attacks and
+geometry; the runner reads it after the run, records it in the notebook's metadata (``timing``, beside the
+total ``seconds``; :func:`executed_timing`) and prints it in one line. The notebook itself is not changed.
+
 The re-run note: under the title of every executed notebook :func:`run_notebook` inserts
 :func:`rerun_markdown`, with the exact ``advgeom run`` command that reproduces it (:func:`rerun_command`:
 every value written so that the CLI reads it back exactly) and how long it took, and records both in the
@@ -46,6 +51,7 @@ from advgeom.book.notebooks import (
     same_value,
 )
 from advgeom.cache import atomic_write_text, cache_dir, param_key
+from advgeom.timing import TIMING_ENV, read_ledger, timing_line
 
 RERUN_TAG = "advgeom-rerun"
 METADATA_KEY = "advgeom"
@@ -194,6 +200,16 @@ def executed_metadata(book_dir: Path, stem: str) -> dict[str, Any]:
     return dict(meta.get(METADATA_KEY, {}))
 
 
+def executed_timing(book_dir: Path, stem: str) -> tuple[float, dict[str, float]] | None:
+    """``(total seconds, seconds per category)`` of the run that wrote ``book_dir/stem.ipynb``, from its
+    metadata (None when there is no such run on record)."""
+    meta = executed_metadata(book_dir, stem)
+    if not isinstance(meta.get("seconds"), (int, float)):
+        return None
+    spent = meta.get("timing") if isinstance(meta.get("timing"), dict) else {}
+    return float(meta["seconds"]), {k: float(v) for k, v in spent.items() if isinstance(v, (int, float))}
+
+
 # ---------------------------------------------------------------------- execution
 
 
@@ -276,9 +292,16 @@ def _alive(pid: int) -> bool:
 
 
 def _add_rerun_note(
-    tmp: Path, path: Path, values: Mapping[str, Any], preset: str | None, out: Path, seconds: float
+    tmp: Path,
+    path: Path,
+    values: Mapping[str, Any],
+    preset: str | None,
+    out: Path,
+    seconds: float,
+    spent: Mapping[str, float] | None = None,
 ) -> None:
-    """Put the exact ``advgeom run`` command (and the run's metadata) into the executed notebook."""
+    """Put the exact ``advgeom run`` command (and the run's metadata: total seconds, ``spent`` per timing
+    category) into the executed notebook."""
     import nbformat
 
     root = repo_root()
@@ -295,7 +318,8 @@ def _add_rerun_note(
                                          parameters_link="parameters.md" if in_book else None))
     collapse_parameter_cells(nb)
     nb.metadata[METADATA_KEY] = {"stem": path.stem, "preset": preset, "parameters": dict(values),
-                                 "command": command, "seconds": round(seconds, 1)}  # fmt: skip
+                                 "command": command, "seconds": round(seconds, 1),
+                                 "timing": {k: round(v, 1) for k, v in (spent or {}).items()}}  # fmt: skip
     nbformat.write(nb, tmp)
 
 
@@ -372,7 +396,8 @@ def run_notebook(
     tmp = Path(tmp_name)
     start = time.perf_counter()
     try:
-        with _interrupt_stops_kernel(), _book_environment(path.stem), _private_kernel_transport() as kernel_config:
+        with _interrupt_stops_kernel(), _timing_file() as ledger, _book_environment(path.stem, ledger), \
+                _private_kernel_transport() as kernel_config:  # fmt: skip
             papermill.execute_notebook(
                 nb,
                 str(tmp),
@@ -384,7 +409,8 @@ def run_notebook(
                 log_output=False,
                 **kernel_config,
             )
-        _add_rerun_note(tmp, path, values, preset, out, time.perf_counter() - start)
+            spent = read_ledger(ledger)
+        _add_rerun_note(tmp, path, values, preset, out, time.perf_counter() - start, spent)
         _make_readable(tmp)
         os.replace(tmp, target)
     except (KeyboardInterrupt, Terminated):
@@ -400,13 +426,27 @@ def run_notebook(
     _record_timing(key, seconds)
     if progress:
         print(f"[advgeom] {path.stem} done in {seconds:.0f} s -> {target}", flush=True)
+        print(f"[advgeom]   time {timing_line(path.stem, seconds, spent)}", flush=True)
     return target
 
 
 @contextlib.contextmanager
-def _book_environment(stem: str) -> Iterator[None]:
-    """``ADVGEOM_BOOK=1`` and ``ADVGEOM_CHAPTER=<stem>`` while the kernel starts and runs; restored after."""
-    values = {BOOK_ENV: "1", CHAPTER_ENV: stem}
+def _timing_file() -> Iterator[Path]:
+    """A fresh temporary file for the kernel's timing ledger (:mod:`advgeom.timing`), removed afterwards."""
+    fd, name = tempfile.mkstemp(prefix="advgeom-timing-", suffix=".json")
+    os.close(fd)
+    path = Path(name)
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _book_environment(stem: str, timing: Path | None = None) -> Iterator[None]:
+    """``ADVGEOM_BOOK=1``, ``ADVGEOM_CHAPTER=<stem>`` and ``ADVGEOM_TIMING_FILE=<timing>`` (when given) while the
+    kernel starts and runs; restored after."""
+    values = {BOOK_ENV: "1", CHAPTER_ENV: stem, **({TIMING_ENV: str(timing)} if timing is not None else {})}
     previous = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:

@@ -46,6 +46,7 @@ from advgeom.geometry.centers import center_correlation, find_center_subspace
 from advgeom.geometry.cone import BACKENDS, solve_cone
 from advgeom.geometry.inputs import as_manifolds, single_blas_thread
 from advgeom.geometry.theory import KAPPA_CONSTRAINT
+from advgeom.timing import timed
 
 __all__ = ["ManifoldAnalysis", "PerManifold", "manifold_analysis"]
 
@@ -213,6 +214,7 @@ def _per_manifold(Z: np.ndarray, T: np.ndarray, kappa: float, backend: str) -> t
         "rank_tol": Interval(float, 0.0, None),
     }
 )
+@timed("geometry")
 def manifold_analysis(
     manifolds: Sequence[Any],
     kappa: float = 0.0,

@@ -39,6 +39,28 @@ def test_book_allow_missing_builds_without_unexecuted_chapters(fake_repo, monkey
     assert "no executed notebook for 01_tiny: left out" in capsys.readouterr().out and built
 
 
+def test_book_ends_with_where_the_time_went(fake_repo, monkeypatch, capsys):
+    """One row per chapter run (total, training, attacks, geometry, other), the build's row and a total row; printed
+    also when the build fails."""
+    monkeypatch.setattr(build, "build_book", lambda root, echo=True: root / "_build" / "html")
+    build.make_book(vendor=False, progress=False)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "[advgeom] where the time went (seconds):"
+    assert lines[1].split()[:3] == ["chapter", "total", "s"] and "geometry s" in lines[1]
+    chapter = lines[2].split()
+    assert chapter[0] == "01_tiny" and float(chapter[1]) > 0 and chapter[2:5] == ["0.0", "0.0", "0.0"]  # nothing timed
+    assert float(chapter[5]) == float(chapter[1])  # all of it is "other"
+    assert lines[3].split()[:3] == ["jupyter-book", "build", "0.0"] and lines[4].split()[0] == "all"
+
+    def fail(root, echo=True):
+        raise build.BookBuildError("broken")
+
+    monkeypatch.setattr(build, "build_book", fail)
+    with pytest.raises(build.BookBuildError):
+        build.make_book(vendor=False, progress=False, skip_execute=True)
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()[2:]] == ["jupyter-book", "all"]
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_chapter_prose_has_no_api_cross_references(chapter):
     """The book has no API reference pages, so {func}/{mod}/... roles would be unresolved (a -n build error)."""

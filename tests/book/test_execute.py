@@ -1,5 +1,5 @@
 """advgeom.book.execute: papermill execution (private kernel transport, atomic output, failures kept aside,
-timings, interrupted and killed runs) and the re-run note under every executed chapter."""
+timings, where the time went, interrupted and killed runs) and the re-run note under every executed chapter."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import nbformat
 import psutil
 import pytest
 
+from advgeom import timing
 from advgeom.book import BOOK_ENV, CHAPTER_ENV, execute, notebooks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +61,48 @@ def test_run_tiny_notebook_end_to_end(tmp_path, monkeypatch):
     assert [t["chapter"] for t in tables] == ["99_tiny", "99_tiny"]  # ADVGEOM_CHAPTER=<stem> too
     assert any('download="99_tiny-accuracy.csv"' in o["data"]["text/html"] for o in html)
     assert os.environ.get(BOOK_ENV) is None and os.environ.get(CHAPTER_ENV) is None
+    assert os.environ.get(timing.TIMING_ENV) is None
     assert not list((tmp_path / "book").glob(".*"))  # no temporary files left
+    # the tiny chapter trains, attacks and measures nothing: it shows 0 s in every category
+    assert nb.metadata["advgeom"]["timing"] == dict.fromkeys(timing.CATEGORIES, 0.0)
+
+
+TIMED_CELLS = '''
+
+# %%
+import time as _time
+
+from advgeom.timing import timed
+
+with timed("training"):
+    _time.sleep(0.4)
+with timed("attacks"):
+    with timed("attacks"):  # nested: counted once
+        _time.sleep(0.3)
+    _time.sleep(0.1)
+'''
+
+
+def test_a_run_records_and_prints_where_its_time_went(tmp_path, capsys, monkeypatch):
+    """The tiny chapter with timed blocks appended: the kernel's ledger reaches the executed notebook's metadata
+    and the last line the runner prints; the notebook's cells are the chapter's own, nothing injected."""
+    chapter = tmp_path / "notebooks" / "97_timed.py"
+    chapter.parent.mkdir()
+    chapter.write_text(TINY.read_text() + TIMED_CELLS)
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmpdir))  # where the runner puts the kernel's ledger file
+    out = execute.run_notebook(chapter, {"n": 2}, out_dir=tmp_path / "book", progress=True)
+    total, spent = execute.executed_timing(tmp_path / "book", "97_timed")
+    assert 0.4 <= spent["training"] < 2.0 and 0.4 <= spent["attacks"] < 2.0 and spent["geometry"] == 0.0
+    assert total >= spent["training"] + spent["attacks"]
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[-1].startswith("[advgeom]   time 97_timed: ") and "geometry 0.0 s, other " in printed[-1]
+    assert f"training {spent['training']:.1f} s, attacks {spent['attacks']:.1f} s" in printed[-1]
+    sources = [c.source for c in nbformat.read(out, as_version=4).cells]
+    assert sum("ADVGEOM_TIMING_FILE" in s or "write_ledger" in s for s in sources) == 0
+    assert list(tmpdir.iterdir()) == []  # the ledger file (and the kernel's folder) removed
+    assert execute.executed_timing(tmp_path / "book", "01_missing") is None
 
 
 @pytest.mark.skipif(os.name != "posix", reason="the IPC kernel transport exists on POSIX systems only")

@@ -26,7 +26,13 @@ def glued(monkeypatch) -> dict:
 
 @pytest.mark.parametrize(
     "value, expected, kind",
-    [(3, 3, int), (np.int64(7), 7, int), (np.float32(0.5), 0.5, float), (np.float64(0.25), 0.25, float), (2.0, 2.0, float)],
+    [
+        (3, 3, int),
+        (np.int64(7), 7, int),
+        (np.float32(0.5), 0.5, float),
+        (np.float64(0.25), 0.25, float),
+        (2.0, 2.0, float),
+    ],
 )
 def test_numbers_are_glued_as_plain_python_numbers(glued, value, expected, kind) -> None:
     glue_number("x", value)
