@@ -405,8 +405,14 @@ def run_notebook(
 
 @contextlib.contextmanager
 def _book_environment(stem: str) -> Iterator[None]:
-    """``ADVGEOM_BOOK=1`` and ``ADVGEOM_CHAPTER=<stem>`` while the kernel starts and runs; restored after."""
+    """``ADVGEOM_BOOK=1``, ``ADVGEOM_CHAPTER=<stem>`` and the thread count (:func:`advgeom.threads.decide_threads`,
+    as ``$OMP_NUM_THREADS`` and the like) while the kernel starts and runs; restored after."""
+    from advgeom.threads import decide_threads, thread_environment
+
     values = {BOOK_ENV: "1", CHAPTER_ENV: stem}
+    threads = decide_threads().threads
+    if threads is not None:
+        values.update(thread_environment(threads))
     previous = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:
