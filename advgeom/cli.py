@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
+_COMPUTING = ("run", "book", "sweep")  # commands whose thread pools are sized (advgeom.threads)
 _NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^-\.?(inf|nan)$", re.IGNORECASE)
 
 
@@ -181,6 +182,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                "sync": _cmd_sync}[args.command]  # fmt: skip
     try:
         with terminate_raises():
+            if args.command in _COMPUTING:
+                from advgeom.threads import configure_threads
+
+                configure_threads()  # torch and BLAS pools sized to the free cores; kernels and workers inherit it
             handler(args)
     except (ValueError, NotebookExecutionError, BookBuildError, AssetError) as err:
         return _user_error(str(err).strip())

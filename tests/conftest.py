@@ -1,10 +1,26 @@
-"""Shared test fixtures."""
+"""Shared test fixtures, and the session's thread pools sized to the free cores."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
+
+from advgeom.threads import ThreadChoice, configure_threads
+
+_THREADS = pytest.StashKey[ThreadChoice]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Size torch's and BLAS's pools to the cores other processes leave free (:mod:`advgeom.threads`), and
+    export the choice, so notebook kernels and subprocesses the tests start inherit it."""
+    session.config.stash[_THREADS] = configure_threads()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    choice = config.stash.get(_THREADS, None)
+    return f"advgeom: {choice.describe()}" if choice else None
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -188,16 +188,10 @@ def _run(task: SweepTask, threads: int, cache: bool = True) -> pd.DataFrame:
     The thread count is fixed because results can depend on it (reduction order in BLAS), and
     a sweep must give the same numbers whichever scheduler runs it.
     """
-    import torch
-    from threadpoolctl import threadpool_limits
+    from advgeom.threads import limited_threads
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with threadpool_limits(limits=threads):
-            return measure_task(task, cache)
-    finally:
-        torch.set_num_threads(before)
+    with limited_threads(threads):
+        return measure_task(task, cache)
 
 
 # ----------------------------------------------------------------------------- runner
@@ -238,10 +232,10 @@ def run_sweep(
 ) -> pd.DataFrame:
     """Run ``tasks`` (those not cached) and return all results as one DataFrame, in task order.
 
-    ``scheduler``: ``"local"`` (a LocalCluster of ``n_workers`` processes with
-    ``threads_per_worker`` threads; default: one worker per 2 CPU cores), ``"synchronous"``,
-    ``"serial"``, or the address of a running Dask scheduler; ``client``: a ``distributed.Client``
-    to use instead. Every task runs with ``threads_per_worker`` BLAS and torch threads, whatever the
+    ``scheduler``: ``"local"`` (a LocalCluster of ``n_workers`` processes with ``threads_per_worker``
+    threads; default: one worker per 2 free CPU cores, :mod:`advgeom.threads`), ``"synchronous"``,
+    ``"serial"``, or the address of a running Dask scheduler; ``client``: a ``distributed.Client`` to use
+    instead. Every task runs with ``threads_per_worker`` BLAS and torch threads, whatever the
     scheduler, so the numbers do not depend on where it ran. ``cache=False`` recomputes everything
     and writes nothing. The ``model`` column holds each network's :attr:`~advgeom.zoo.NetSpec.label`.
     The frame's ``attrs`` hold ``computed`` and ``cached`` (task counts) and ``seconds``.
@@ -311,15 +305,20 @@ def _run_synchronous(tasks, todo, finish: Callable, threads: int, cache: bool) -
         finish(i, frame)
 
 
-def _run_distributed(tasks, todo, finish: Callable, client, scheduler, n_workers, threads_per_worker, cache) -> None:
-    import os
+def _free_cores() -> int:
+    """The cores other processes leave free (:func:`advgeom.threads.decide_threads`; all of ours with sizing off)."""
+    from advgeom.threads import available_cores, decide_threads
 
+    return decide_threads().threads or available_cores()
+
+
+def _run_distributed(tasks, todo, finish: Callable, client, scheduler, n_workers, threads_per_worker, cache) -> None:
     from distributed import Client, LocalCluster, as_completed
 
     own: list[Any] = []
     if client is None:
         if scheduler == "local":
-            n_workers = n_workers or max(1, (os.cpu_count() or 2) // 2)
+            n_workers = n_workers or max(1, _free_cores() // 2)
             cluster = LocalCluster(
                 n_workers=check_int("n_workers", n_workers, minimum=1),
                 threads_per_worker=check_int("threads_per_worker", threads_per_worker, minimum=1),

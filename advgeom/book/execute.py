@@ -444,9 +444,15 @@ def _timing_file() -> Iterator[Path]:
 
 @contextlib.contextmanager
 def _book_environment(stem: str, timing: Path | None = None) -> Iterator[None]:
-    """``ADVGEOM_BOOK=1``, ``ADVGEOM_CHAPTER=<stem>`` and ``ADVGEOM_TIMING_FILE=<timing>`` (when given) while the
-    kernel starts and runs; restored after."""
+    """``ADVGEOM_BOOK=1``, ``ADVGEOM_CHAPTER=<stem>``, ``ADVGEOM_TIMING_FILE=<timing>`` (when given) and the
+    thread count (:func:`advgeom.threads.decide_threads`, as ``$OMP_NUM_THREADS`` and the like) while the kernel
+    starts and runs; restored after."""
+    from advgeom.threads import decide_threads, thread_environment
+
     values = {BOOK_ENV: "1", CHAPTER_ENV: stem, **({TIMING_ENV: str(timing)} if timing is not None else {})}
+    threads = decide_threads().threads
+    if threads is not None:
+        values.update(thread_environment(threads))
     previous = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:
