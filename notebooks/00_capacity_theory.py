@@ -554,7 +554,7 @@ for D in progress(ball_dims, "balls"):
         cap, se = pool_inverse(caps, ses)
         radii = np.concatenate(radii)  # per-manifold radii (independent)
         rho = min(rhos)
-        # the solver's R_M^2 is the anchors' variance with n_t - 1 (unbiased)
+        # R_M^2: the anchors' variance, divided by n_t - 1 (unbiased)
         R_M_theory = theory.ball_anchor_radius(R, D)
         ball_rows.append(
             {

@@ -104,7 +104,7 @@ seeds = [0, 1, 2]  # image subsets, attack starts, projections and MFTMA
 #   samples | each in [0, 1e9] | length [1, 20]
 eot = 8  # noise draws averaged per attack gradient on stochastic models
 #   | in [1, 1000]
-attack_steps = 10  # PGD steps (step size eps/4) | in [1, 10000]
+attack_steps = 20  # PGD steps (step size eps/4) | in [1, 10000]
 n_draws = 16  # noise draws when scoring stochastic models | in [1, 1000]
 n_convergence = 100  # test images of the attack-convergence check
 #   (default vs 4x steps and 4x draws) | in [1, 10000]

@@ -66,8 +66,9 @@ dataset = "fashion-mnist"  # "fashion-mnist" (embedded) or "cifar10"
 #   (needs data_root) | one of fashion-mnist, cifar10
 data_root = ""  # folder of a user-supplied dataset ("" = the embedded
 #   default) | length [0, 4096]
-noise_grid = [0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0]  # neuronal noise scales
-#   (multiply the noise std; 0 = off) | each in [0, 100] | length [1, 12]
+noise_grid = [0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]
+#   neuronal noise scales (multiply the noise std; 0 = off)
+#   | each in [0, 1000] | length [1, 12]
 gaussian_grid = [0.5, 1.0, 2.0, 4.0, 8.0, 16.0]  # Gaussian noise std, in
 #   units of the V1 responses | each in (0, 100] | length [1, 12]
 epochs = 0  # training epochs of the base network (0 = the default recipe;
@@ -89,7 +90,7 @@ n_t = 100  # MFTMA Gaussian samples per manifold | in [1, 5000]
 seeds = [0, 1, 2]  # image subsets, attack starts, projections and MFTMA
 #   samples | each in [0, 1e9] | length [1, 20]
 eot = 8  # noise draws averaged per attack gradient | in [1, 1000]
-attack_steps = 10  # PGD steps (step size eps/4) | in [1, 10000]
+attack_steps = 20  # PGD steps (step size eps/4) | in [1, 10000]
 n_draws = 16  # noise draws when scoring stochastic models | in [1, 1000]
 n_convergence = 100  # test images of the attack-convergence check at each
 #   sweep's most robust level | in [1, 10000]

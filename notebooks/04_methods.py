@@ -104,7 +104,7 @@ convergence_steps = [1, 3, 10, 30, 100]  # PGD steps of the panel
 #   | each in [1, 10000] | length [1, 12]
 convergence_eot = [1, 4, 16, 32]  # EOT draws per step of the panel (the
 #   stochastic networks) | each in [1, 1000] | length [1, 12]
-chapter_steps = 10  # the PGD steps of chapters 01 and 03 (the setting the
+chapter_steps = 20  # the PGD steps of chapters 01 and 03 (the setting the
 #   panel checks) | in [1, 10000]
 chapter_eot = 8  # their EOT draws | in [1, 1000]
 n_draws = 16  # noise draws when scoring the stochastic networks

@@ -52,7 +52,10 @@ def test_every_page_works_offline_in_chromium(built):
     assert tiny.charts == tiny.charts_drawn == 2  # the displayed chart and the glued figure
     assert tiny.math == tiny.math_rendered >= 2
     assert tiny.audio == tiny.audio_played == 1  # the tone decodes and plays
-    assert tiny.hidden_inputs == 1 and not tiny.hidden_problems  # collapsed, shown by its toggle
+    executed = nbformat.read(built["root"] / "book" / "00_tiny.ipynb", as_version=4)
+    hidden = [c for c in executed.cells if "hide-input" in c.metadata.get("tags", [])]
+    # the hidden cell and the parameters cell(s) the runner collapses: each collapsed, shown by its toggle
+    assert len(hidden) >= 2 and tiny.hidden_inputs == len(hidden) and not tiny.hidden_problems
     assert tiny.code_blocks >= 6 and not tiny.wide_code  # 74-character lines fit, hidden cell included
     intro = report.page("book/intro.html")
     assert intro.math_rendered >= 2
