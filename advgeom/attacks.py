@@ -30,7 +30,7 @@ from tqdm import tqdm
 from advgeom.checks import Interval, Options, Satisfies, check_choice, validate_params
 from advgeom.data.batches import iter_batches
 from advgeom.device import model_device
-from advgeom.models.noise import is_stochastic, seeded_noise, split_at_noise
+from advgeom.models.noise import is_stochastic, noise_modules, seeded_noise, split_at_noise
 
 NORMS = ("linf", "l2", "l1")
 LOSSES = ("ce", "margin")
@@ -311,7 +311,9 @@ def pgd(
     deterministic model an example leaves the attack (later steps, restarts and losses) as soon as
     it is misclassified, which it stays; the accuracy is the same, the cost much lower at large
     eps. It is ignored for stochastic models, whose fresh scoring draws can still classify such an
-    example correctly, and must stay off where the adversarial examples themselves are used (geometry).
+    example correctly, and for frozen noise (:func:`~advgeom.models.frozen_noise`: one draw per batch
+    shape, so the remaining examples would meet other noise), and must stay off where the adversarial
+    examples themselves are used (geometry).
     """
     step_size = eps / 4 if step_size is None else step_size
     eot = _draws(model, eot, DEFAULT_EOT)
@@ -324,7 +326,9 @@ def pgd(
     if eps == 0:
         return x.detach().clone()
     best_x, best_score = x0.clone(), torch.full((len(x0),), -float("inf"), device=device)
-    early = stop_when_fooled and not is_stochastic(model) and not model.training
+    # frozen noise is one draw per input shape: a batch that shrinks as examples leave would change it
+    frozen = any(m.active and m.frozen_seed is not None for m in noise_modules(model))
+    early = stop_when_fooled and not is_stochastic(model) and not frozen and not model.training
     with _seeded(seed, device) as gen:
         for loss_name in [name for name in losses for _ in range(restarts)]:
             idx = torch.nonzero(best_score <= 0).flatten() if early else torch.arange(len(x0), device=device)
