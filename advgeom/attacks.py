@@ -318,7 +318,9 @@ def pgd(
     deterministic model an example leaves the attack (later steps, restarts and losses) as soon as
     it is misclassified, which it stays; the accuracy is the same, the cost much lower at large
     eps. It is ignored for stochastic models, whose fresh scoring draws can still classify such an
-    example correctly, and must stay off where the adversarial examples themselves are used (geometry).
+    example correctly, and for frozen noise (:func:`~advgeom.models.frozen_noise`: one draw per batch
+    shape, so the remaining examples would meet other noise), and must stay off where the adversarial
+    examples themselves are used (geometry).
     """
     step_size = eps / 4 if step_size is None else step_size
     eot = _draws(model, eot, DEFAULT_EOT)
@@ -334,7 +336,7 @@ def pgd(
     noisy = is_stochastic(model)  # margins are estimates over eot draws: keep each run's last iterate
     # examples leave only a deterministic model's attack: frozen noise is one draw per batch *shape*, so after
     # an exit the remaining examples would meet other noise
-    frozen = any(m.frozen_seed is not None for m in noise_modules(model))
+    frozen = any(m.active and m.frozen_seed is not None for m in noise_modules(model))
     early = stop_when_fooled and not noisy and not frozen and not model.training
     runs = [name for name in losses for _ in range(restarts)]
     with _seeded(seed, device) as gen:
