@@ -134,8 +134,8 @@ def progress(iterable, desc):
 
 
 def pool_inverse(caps, ses):
-    """Pool runs on identical manifolds: average 1/alpha (the mean of F over
-    all samples) and propagate the per-sample standard errors.
+    """Pool runs on identical manifolds: average 1/alpha (the mean of F
+    over all samples) and propagate the per-sample standard errors.
     Returns (capacity, standard error)."""
     caps, ses = np.asarray(caps, float), np.asarray(ses, float)
     inv, inv_se = 1.0 / caps, ses / caps**2
@@ -146,8 +146,8 @@ def pool_inverse(caps, ses):
 
 def mean_err(values, ses=None):
     """Mean over seeds of runs on *different* random manifolds and its
-    standard error: the larger of the spread over seeds (std / sqrt(n)) and
-    the pooled within-run error."""
+    standard error: the larger of the spread over seeds (std / sqrt(n))
+    and the pooled within-run error."""
     values = np.asarray(values, float)
     n = values.size
     within = 0.0 if ses is None else float(np.linalg.norm(ses) / n)
@@ -252,7 +252,8 @@ labels = {P: f"P = {P}" for P in cover_P}
 cover["points"] = cover["P"].map(labels)
 cover["lo"] = (cover["fraction"] - ERR_BAR * cover["se"]).clip(0, 1)
 cover["hi"] = (cover["fraction"] + ERR_BAR * cover["se"]).clip(0, 1)
-# the chart shows the simulation on a coarse grid of loads (every n is checked above)
+# the chart shows the simulation on a coarse grid of loads (every n is
+# checked above)
 shown = []
 for P in cover_P:
     wanted = np.unique(

@@ -514,7 +514,7 @@ charts.publish(
         ignore_index=True,
     ),
     "geometry",
-    "Class and exemplar manifolds by layer (mean over seeds, 95% interval)",
+    "Class and exemplar manifolds by layer (mean over seeds, 95%)",
 )
 
 # %% [markdown]

@@ -713,22 +713,17 @@ for metric in ("capacity", "radius", "dimension"):
             title=f"{label} manifolds: {metric}",
         )
         glue(f"fig_{kind}_{metric}", chart, display=False)
+# two tables: the word and exemplar manifolds have their own eps grids
 ids = ["model", "eps", "layer", "depth"]
-charts.publish(
-    pd.concat(
-        [
-            charts.long_form(class_mean, metrics, ids).assign(
-                manifold="class"
-            ),
-            charts.long_form(ex_mean, metrics, ids).assign(
-                manifold="exemplar"
-            ),
-        ],
-        ignore_index=True,
-    ),
-    "geometry",
-    "Word and exemplar manifolds by layer (mean over seeds, 95% interval)",
-)
+for kind, summary, title in (
+    ("class", class_mean, "Word manifolds"),
+    ("exemplar", ex_mean, "Exemplar manifolds"),
+):
+    charts.publish(
+        charts.long_form(summary, metrics, ids),
+        f"{kind}-geometry",
+        f"{title} by layer (mean over seeds, 95% interval)",
+    )
 
 # %% [markdown]
 # ```{glue:figure} fig_exemplar_radius

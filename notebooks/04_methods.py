@@ -152,6 +152,8 @@ x_eval, y_eval = class_balanced_subset(
 )
 glue("n_eval", len(x_eval), display=False)
 
+charts.setup_charts()  # charts render offline in the book
+
 
 def show(fig, name: str) -> None:
     """Glue a matplotlib figure for {glue:figure} (shown only there)."""
@@ -565,7 +567,8 @@ for variant in list_networks(
     net = build_network(variant, dataset=dataset).eval()
     recipe = training_recipe(variant, dataset, epochs or None)
     shapes = {}
-    with torch.no_grad():  # run the stages one by one and record the output shape of each recorded one
+    # run the stages one by one and record the output shape of each one
+    with torch.no_grad():
         h = x_eval[:2]
         for name, stage_module in net.named_children():
             h = stage_module(h)
@@ -575,7 +578,8 @@ for variant in list_networks(
     front_name = net.recorded[0]  # "stem" (3x3 convolution) or "vone"
     row = {
         "variant": variant,
-        "front end": f"{front_name} {'x'.join(map(str, shapes[front_name]))}",
+        "front end": f"{front_name} "
+        + "x".join(map(str, shapes[front_name])),
     }
     row.update(
         {
@@ -593,7 +597,8 @@ for variant in list_networks(
             if noise and noise[0].scale > 0
             else "none",
             "training": (
-                f"{recipe['adversarial'].upper()} adversarial, eps {recipe['eps']:g}"
+                f"{recipe['adversarial'].upper()} adversarial, "
+                f"eps {recipe['eps']:g}"
                 if recipe["adversarial"]
                 else "clean images"
             )
