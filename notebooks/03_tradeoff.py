@@ -69,8 +69,9 @@ data_root = ""  # folder of a user-supplied dataset ("" = the embedded
 noise_grid = [0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]
 #   neuronal noise scales (multiply the noise std; 0 = off)
 #   | each in [0, 1000] | length [1, 12]
-gaussian_grid = [0.5, 1.0, 2.0, 4.0, 8.0, 16.0]  # Gaussian noise std, in
-#   units of the V1 responses | each in (0, 100] | length [1, 12]
+gaussian_grid = [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]  # Gaussian
+#   noise std, in units of the V1 responses | each in (0, 100]
+#   | length [1, 12]
 epochs = 0  # training epochs of the base network (0 = the default recipe;
 #   fine-tuning takes a share) | in [0, 1000]
 train_size = 0  # training images per model (0 = the whole training set)
