@@ -89,7 +89,7 @@ def convergence_table(
 ) -> pd.DataFrame:
     """Robust accuracy of each model against attack strength, on the same examples and scoring draws.
 
-    Rows (columns ``model``, ``attack``, ``steps``, ``eot``, ``accuracy``, ``lo``, ``hi``, ``diff``,
+    Rows (columns ``model``, ``attack``, ``steps``, ``eot``, ``accuracy``, ``lo``, ``hi``, ``n``, ``diff``,
     ``diff_lo``, ``diff_hi``, ``default``, ``strongest``): PGD at every ``steps_grid`` value with the
     default ``eot``; for a stochastic model also every ``eot_grid`` value at the default ``steps``; the
     default (``steps``, ``eot``) and the strongest setting (``4 * steps``, ``4 * eot``; one draw for a
@@ -121,7 +121,7 @@ def convergence_table(
             acc, diff = t_interval(values), paired_interval(values, reference)
             rows.append({
                 "model": name, "attack": attack, "steps": s, "eot": e, "accuracy": acc.value, "lo": acc.lo,
-                "hi": acc.hi, "diff": diff.value, "diff_lo": diff.lo, "diff_hi": diff.hi,
+                "hi": acc.hi, "n": len(values), "diff": diff.value, "diff_lo": diff.lo, "diff_hi": diff.hi,
                 "default": attack == "pgd" and (s, e) == (steps, draws),
                 "strongest": attack == "pgd" and (s, e) == strongest,
             })  # fmt: skip
@@ -130,11 +130,15 @@ def convergence_table(
 
 def check_converged(table: pd.DataFrame, tolerance: float = 0.01) -> pd.DataFrame:
     """Assert that, for every model, the strongest PGD setting (and AutoAttack, when measured) lowers accuracy by
-    at most ``tolerance`` below the default (point estimates of the paired difference). Returns the rows checked."""
+    at most ``tolerance`` below the default (point estimates of the paired difference), or by one example when
+    the table's ``n`` examples cannot resolve ``tolerance`` (one image of 50 is 2 points). Returns the rows
+    checked."""
     checked = table[table.strongest | (table.attack != "pgd")]
-    too_weak = checked[checked["diff"] < -tolerance]
+    allowed = np.maximum(tolerance, 1.0 / checked["n"]) if "n" in checked else tolerance
+    too_weak = checked[checked["diff"] < -allowed - 1e-12]
     assert too_weak.empty, (
-        f"the default attack is not converged to within {tolerance:.0%}: stronger attacks find more\n"
+        f"the default attack is not converged to within {tolerance:.0%} (or one example): stronger attacks find"
+        " more\n"
         f"{too_weak[['model', 'attack', 'steps', 'eot', 'accuracy', 'diff']]}"
     )
     return checked

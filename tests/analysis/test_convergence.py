@@ -54,3 +54,14 @@ def test_autoattack_rand_is_an_independent_point(case) -> None:
     assert scores.shape == (8,) and scores.mean() <= 0.5  # an untrained net falls to APGD at eps 0.1
     with pytest.raises(ValueError, match="norm='l3'"):
         autoattack_scores(models["std"], x, y, eps=0.1, norm="l3", n_draws=None)
+
+
+def test_check_converged_allows_one_example_when_the_subset_cannot_resolve_the_tolerance() -> None:
+    base = {"model": "m", "attack": "pgd", "eot": 1, "accuracy": 0.5}
+    rows = pd.DataFrame([{**base, "steps": 10, "diff": 0.0, "default": True, "strongest": False, "n": 50},
+                         {**base, "steps": 40, "diff": -0.02, "default": False, "strongest": True, "n": 50}])
+    assert len(check_converged(rows)) == 1  # one image of 50: the finest difference 50 images can show
+    with pytest.raises(AssertionError, match="not converged"):
+        check_converged(rows.assign(diff=[0.0, -0.04]))  # two images of 50
+    with pytest.raises(AssertionError, match="not converged"):
+        check_converged(rows.assign(n=500))  # 500 images resolve 1 point: 10 images more is too many
