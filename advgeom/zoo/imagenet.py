@@ -59,7 +59,8 @@ def _load_tensors_only(path: Path) -> Any:
             raise ValueError(
                 f"{path} needs the Python object {needs.group(1)} to load, and advgeom reads checkpoint files with "
                 f"torch.load(weights_only=True) only (unpickling runs whatever code a file names). If you trust "
-                f"the file, convert it once in a Python session: obj = torch.load({str(path)!r}, weights_only=False); "
+                f"the file and its source, convert it once, yourself, in a Python session you trust: load it there "
+                f"with the unpickling your torch version needs, keep only the tensors with "
                 f"torch.save(obj['state_dict'], 'weights.pt') (or the entry that holds the weights), then pass "
                 f"weights.pt"
             ) from None
