@@ -199,21 +199,12 @@ sweep = accuracy_sweep(
     **attack,
 )
 acc = sweep.table
-acc_table = (
-    acc.assign(
-        cell=[
-            f"{a:.3f} ± {h:.3f}"
-            for a, h in zip(acc.accuracy, acc.half, strict=True)
-        ]
-    )
-    .pivot(index=["norm", "eps"], columns="model", values="cell")
-    .reindex(columns=variants)
+acc_table = charts.interval_cells(
+    acc, "accuracy", ["norm", "eps"], "model", order=variants
 )
 display(charts.table(acc_table))
 charts.publish(
-    acc[["model", "norm", "eps", "accuracy", "lo", "hi"]].rename(
-        columns={"accuracy": "value"}
-    ),
+    charts.with_interval(acc, "accuracy", ["model", "norm", "eps"]),
     "accuracy",
     "Accuracy under PGD (95% interval over the images)",
 )
@@ -389,9 +380,7 @@ display(
     )
 )
 charts.publish(
-    pgd_rows[["model", "steps", "eot", "accuracy", "lo", "hi"]].rename(
-        columns={"accuracy": "value"}
-    ),
+    charts.with_interval(pgd_rows, "accuracy", ["model", "steps", "eot"]),
     "convergence",
     f"Accuracy at L-inf eps={small_eps:g} against PGD steps, EOT draws",
     identifiers=["steps", "eot"],

@@ -309,21 +309,12 @@ budgets = acc.drop_duplicates(["norm", "eps"])[
     ["norm", "eps", "snr_db"]
 ].set_index(["norm", "eps"])
 display(charts.table(budgets, digits=1))
-acc_table = (
-    acc.assign(
-        cell=[
-            f"{a:.3f} ± {h:.3f}"
-            for a, h in zip(acc.accuracy, acc.half, strict=True)
-        ]
-    )
-    .pivot(index=["norm", "eps"], columns="model", values="cell")
-    .reindex(columns=kinds)
+acc_table = charts.interval_cells(
+    acc, "accuracy", ["norm", "eps"], "model", order=kinds
 )
 display(charts.table(acc_table))
 charts.publish(
-    acc[["model", "norm", "eps", "accuracy", "lo", "hi"]].rename(
-        columns={"accuracy": "value"}
-    ),
+    charts.with_interval(acc, "accuracy", ["model", "norm", "eps"]),
     "accuracy",
     "Word accuracy under waveform PGD (95% interval over the clips)",
 )
@@ -474,9 +465,9 @@ display(
     )
 )
 charts.publish(
-    conv[conv.attack == "pgd"][
-        ["model", "steps", "eot", "accuracy", "lo", "hi"]
-    ].rename(columns={"accuracy": "value"}),
+    charts.with_interval(
+        conv[conv.attack == "pgd"], "accuracy", ["model", "steps", "eot"]
+    ),
     "convergence",
     f"Accuracy at L2 eps={small['l2']:g} against PGD steps and EOT draws",
     identifiers=["steps", "eot"],

@@ -186,23 +186,15 @@ acc = sweep.table.assign(
         f.eps == 0, "clean", f"adversarial (eps={eps:g})"
     ),
 )
-acc_cells = acc.assign(
-    cell=[
-        f"{a:.3f} ± {h:.3f}"
-        for a, h in zip(acc.accuracy, acc.half, strict=True)
-    ]
-)
 display(
     charts.table(
-        acc_cells.pivot(
-            index=["kind", "noise"], columns="condition", values="cell"
+        charts.interval_cells(
+            acc, "accuracy", ["kind", "noise"], "condition"
         )
     )
 )
 charts.publish(
-    acc[["kind", "noise", "eps", "accuracy", "lo", "hi"]].rename(
-        columns={"accuracy": "value"}
-    ),
+    charts.with_interval(acc, "accuracy", ["kind", "noise", "eps"]),
     "accuracy",
     f"Clean and adversarial ({norm} eps={eps:g}) accuracy across noise",
 )

@@ -576,6 +576,28 @@ def tidy(frame: pd.DataFrame, identifiers: Iterable[str] = ()) -> tuple[pd.DataF
     return data, ids, values
 
 
+def interval_cells(
+    frame: pd.DataFrame,
+    value: str,
+    index: Sequence[str],
+    columns: str,
+    order: Sequence[str] | None = None,
+    digits: int = 3,
+) -> pd.DataFrame:
+    """A wide table of ``value ± half-width`` cells (``half``, else half of ``hi - lo``): rows ``index``, one column
+    per value of ``columns`` (in ``order`` when given). For display with :func:`table`."""
+    half = frame["half"] if "half" in frame else (frame["hi"] - frame["lo"]) / 2
+    cells = frame.assign(cell=[f"{v:.{digits}f} ± {h:.{digits}f}" for v, h in zip(frame[value], half, strict=True)])
+    wide = cells.pivot(index=list(index), columns=columns, values="cell")
+    return wide if order is None else wide.reindex(columns=list(order))
+
+
+def with_interval(frame: pd.DataFrame, value: str, identifiers: Sequence[str]) -> pd.DataFrame:
+    """The ``identifiers``, ``value`` (renamed ``value``), ``lo`` and ``hi`` of ``frame``: a table to
+    :func:`publish` with one interval."""
+    return frame[[*identifiers, value, "lo", "hi"]].rename(columns={value: "value"})
+
+
 def long_form(frame: pd.DataFrame, metrics: Sequence[str], identifiers: Sequence[str]) -> pd.DataFrame:
     """``frame`` (one column per metric, with ``<metric>_lo`` / ``_hi`` when it has an interval, as
     :func:`advgeom.analysis.summaries.over_seeds` gives) as a long table to publish: the ``identifiers``,

@@ -375,3 +375,17 @@ def test_long_form_turns_metrics_with_intervals_into_measure_rows() -> None:
     assert ids == ["model", "eps", "measure"] and values == ["value", "lo", "hi"]
     with pytest.raises(ValueError, match=r"no columns \['dimension'\]"):
         charts.long_form(frame, ["dimension"], ["model"])
+
+
+def test_interval_cells_and_with_interval() -> None:
+    frame = pd.DataFrame(
+        {"model": ["a", "b", "a", "b"], "eps": [0.0, 0.0, 0.1, 0.1], "accuracy": [0.9, 0.8, 0.5, 0.25],
+         "lo": [0.85, 0.7, 0.45, 0.2], "hi": [0.95, 0.9, 0.55, 0.3]}
+    )  # fmt: skip
+    wide = charts.interval_cells(frame, "accuracy", ["eps"], "model", order=["b", "a"])
+    assert list(wide.columns) == ["b", "a"] and wide.loc[0.1, "b"] == "0.250 ± 0.050"
+    assert charts.interval_cells(frame.assign(half=0.01), "accuracy", ["eps"], "model").loc[0.0, "a"] == "0.900 ± 0.010"
+    published = charts.with_interval(frame, "accuracy", ["model", "eps"])
+    assert list(published.columns) == ["model", "eps", "value", "lo", "hi"]
+    assert list(published.value) == [0.9, 0.8, 0.5, 0.25]
+    assert charts.tidy(published)[2] == ["value", "lo", "hi"]
