@@ -1,6 +1,7 @@
 # advgeom: two commands do everything on a fresh machine.
 #   make book   install, execute every notebook (default parameters) into book/, build _build/html
-#   make test   install, run the test suite
+#   make test   install, run the test suite (one worker per free core: tests/conftest.py)
+#   make check-book  the real book at the tiny presets, from an empty cache, opened offline in Chromium (CI)
 #   make sync   pair each notebooks/NN_name.py with notebooks/NN_name.ipynb for JupyterLab (jupytext.toml)
 PYTHON ?= python3
 VENV   := .venv
@@ -8,13 +9,16 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.advgeom-installed
 TORCH  := torch==2.9.1 torchvision==0.24.1 torchaudio==2.9.1
 
-.PHONY: book test setup system assets lint sync bench clean
+.PHONY: book test check-book setup system assets lint sync bench clean
 
 book: setup assets
 	$(BIN)/advgeom book
 
 test: setup assets
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadgroup
+
+check-book: setup assets
+	$(BIN)/python benchmarks/real_book.py
 
 setup: system $(STAMP)
 

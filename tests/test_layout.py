@@ -132,3 +132,15 @@ def test_tests_mirror_the_package(folder: str) -> None:
         if not p.stem.startswith("_") and not (tests / f"test_{p.stem}.py").is_file()
     ]  # fmt: skip
     assert not untested, f"{folder}: no tests/{tests.relative_to(ROOT / 'tests')}/test_<module>.py for {untested}"
+
+
+def test_no_merge_conflict_is_left_in_a_tracked_file() -> None:
+    """A merge leaves ``<<<<<<<``/``>>>>>>>`` lines where it could not decide; none may be committed."""
+    import subprocess
+
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    marker = re.compile(r"^(<{7}|>{7})( |$)", re.MULTILINE)
+    left = [name for name in files
+            if (ROOT / name).is_file() and (ROOT / name).stat().st_size < 2_000_000
+            and marker.search((ROOT / name).read_text(errors="replace"))]  # fmt: skip
+    assert files and not left, f"merge conflict markers in {left}"

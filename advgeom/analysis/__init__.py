@@ -30,6 +30,7 @@ from advgeom.analysis.protocol import (
     MANIFOLDS,
     PERTURBATIONS,
     Protocol,
+    attack_steps_for,
     perturb,
     random_perturbation,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "PERTURBATIONS",
     "Protocol",
     "accuracy_sweep",
+    "attack_steps_for",
     "autoattack_scores",
     "check_converged",
     "convergence_table",

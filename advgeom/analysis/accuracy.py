@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from advgeom.analysis.protocol import DEFAULT_BOUNDS
+from advgeom.analysis.protocol import DEFAULT_BOUNDS, attack_steps_for
 from advgeom.analysis.uncertainty import LEVEL, Estimate, paired_interval, t_interval
 from advgeom.attacks import NORMS, Bounds, check_bounds, robust_scores
 from advgeom.cache import cache_path, cached
@@ -67,12 +67,16 @@ def pgd_scores(
     n_draws: int | None = None,
     seed: int = 0,
     bounds: Bounds = DEFAULT_BOUNDS,
+    deterministic_steps: int | None = None,
 ) -> np.ndarray:
     """Per-example scores under PGD (CE then margin loss; :func:`advgeom.attacks.robust_scores`), cached.
 
     ``eps=0`` gives the clean scores. ``seed`` fixes the attack's random starts and the scoring draws.
+    ``deterministic_steps``: the steps when ``model`` is deterministic
+    (:func:`~advgeom.analysis.protocol.attack_steps_for`; None: ``steps``).
     """
     bounds = check_bounds(bounds)
+    steps = attack_steps_for(model, steps, deterministic_steps)
     key = {"attack": "pgd", "model": model_fingerprint(model), "inputs": tensor_digest(x, y), "eps": float(eps),
            "norm": check_choice("norm", norm, NORMS), "steps": steps, "eot": eot, "n_draws": n_draws, "seed": seed,
            "bounds": None if bounds is None else list(bounds)}  # fmt: skip
@@ -121,6 +125,7 @@ def accuracy_sweep(
     steps: int = 16,
     eot: int | None = None,
     n_draws: int | None = None,
+    deterministic_steps: int | None = None,
     progress: bool = True,
     bounds: Bounds = DEFAULT_BOUNDS,
     level: float = LEVEL,
@@ -130,7 +135,8 @@ def accuracy_sweep(
     ``inputs`` maps a seed to the (x, y) attacked with it (its random starts and scoring draws);
     ``eps_grids`` maps a norm to its eps values (0 = clean). Stochastic models are scored over
     ``n_draws`` fresh noise draws (see :func:`advgeom.attacks.accuracy`), separately from the attack.
-    ``bounds``: the valid input range (images (0, 1); waveforms (-1, 1)).
+    ``bounds``: the valid input range (images (0, 1); waveforms (-1, 1)). ``deterministic_steps``: the
+    steps of deterministic models (:func:`~advgeom.analysis.protocol.attack_steps_for`; None: ``steps``).
     """
     from tqdm import tqdm
 
@@ -144,7 +150,7 @@ def accuracy_sweep(
         parts = []
         for seed, (x, y) in inputs.items():
             part = pgd_scores(models[name], x, y, eps=eps, norm=norm, steps=steps, eot=eot, n_draws=n_draws,
-                              seed=seed, bounds=bounds)  # fmt: skip
+                              seed=seed, bounds=bounds, deterministic_steps=deterministic_steps)  # fmt: skip
             per_seed.append({"model": name, "norm": norm, "eps": eps, "seed": seed, "accuracy": float(part.mean())})
             parts.append(part)
         scores[(name, norm, eps)] = np.concatenate(parts)

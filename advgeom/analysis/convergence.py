@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from advgeom.analysis.accuracy import cached_scores, pgd_scores
-from advgeom.analysis.protocol import DEFAULT_BOUNDS
+from advgeom.analysis.protocol import DEFAULT_BOUNDS, attack_steps_for
 from advgeom.analysis.uncertainty import paired_interval, t_interval
 from advgeom.attacks import Bounds, example_scores
 from advgeom.checks import check_float
@@ -82,6 +82,7 @@ def convergence_table(
     steps_grid: Sequence[int] = (1, 3, 10, 30),
     eot_grid: Sequence[int] = (1, 4, 16),
     n_draws: int | None = None,
+    deterministic_steps: int | None = None,
     autoattack: bool = False,
     seed: int = 0,
     bounds: Bounds = DEFAULT_BOUNDS,
@@ -95,7 +96,9 @@ def convergence_table(
     default (``steps``, ``eot``) and the strongest setting (``4 * steps``, ``4 * eot``; one draw for a
     deterministic model); AutoAttack-rand
     when ``autoattack``. ``diff`` is accuracy minus the default's (paired over examples; negative: the
-    stronger attack finds more). Deterministic models are attacked with one draw whatever ``eot`` says.
+    stronger attack finds more). Deterministic models are attacked with one draw whatever ``eot`` says, and
+    with ``deterministic_steps`` as their default steps when given
+    (:func:`~advgeom.analysis.protocol.attack_steps_for`): their strongest setting is four times those.
     """
     from tqdm import tqdm
 
@@ -103,8 +106,9 @@ def convergence_table(
     for name, model in tqdm(models.items(), desc="attack convergence", disable=not progress):
         stochastic = is_stochastic(model)
         draws = eot if stochastic else 1
-        strongest = (4 * steps, 4 * draws if stochastic else 1)
-        settings = {(s, draws) for s in steps_grid} | {(steps, draws), strongest}
+        default = attack_steps_for(model, steps, deterministic_steps)
+        strongest = (4 * default, 4 * draws if stochastic else 1)
+        settings = {(s, draws) for s in steps_grid} | {(default, draws), strongest}
         if stochastic:
             settings |= {(steps, e) for e in eot_grid}
         scores = {
@@ -116,13 +120,13 @@ def convergence_table(
         if autoattack:
             attacks.append(("autoattack-rand", 100, 20 if stochastic else 1,
                             autoattack_scores(model, x, y, eps=eps, norm=norm, n_draws=n_draws, seed=seed)))
-        reference = scores[(steps, draws)]
+        reference = scores[(default, draws)]
         for attack, s, e, values in attacks:
             acc, diff = t_interval(values), paired_interval(values, reference)
             rows.append({
                 "model": name, "attack": attack, "steps": s, "eot": e, "accuracy": acc.value, "lo": acc.lo,
                 "hi": acc.hi, "n": len(values), "diff": diff.value, "diff_lo": diff.lo, "diff_hi": diff.hi,
-                "default": attack == "pgd" and (s, e) == (steps, draws),
+                "default": attack == "pgd" and (s, e) == (default, draws),
                 "strongest": attack == "pgd" and (s, e) == strongest,
             })  # fmt: skip
     return pd.DataFrame(rows)

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from advgeom.analysis.manifolds import random_projection, representations, split_by_label, split_exemplars
-from advgeom.analysis.protocol import Protocol, perturb, with_protocol_columns
+from advgeom.analysis.protocol import Protocol, attack_steps_for, perturb, with_protocol_columns
 from advgeom.cache import cache_path, load_entry, write_entry
 from advgeom.checks import check_choice
 from advgeom.fingerprint import model_fingerprint, tensor_digest
@@ -280,18 +280,25 @@ def measure_grid(
     *,
     kind: str = "manifolds",
     layers: Sequence[str] | None = None,
+    deterministic_steps: int | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
     """:func:`measure` for every model, protocol and seed in this process; one row per (model, protocol, seed, layer).
 
     ``inputs`` maps a seed to the (x, y) used with that seed (the same images for every model);
     each protocol is run with ``seed`` replaced by each key of ``inputs``. A ``model`` column
-    holds the keys of ``models``.
+    holds the keys of ``models``. ``deterministic_steps`` replaces the protocols' ``attack_steps`` for
+    deterministic models (:func:`~advgeom.analysis.protocol.attack_steps_for`).
     """
     from tqdm import tqdm
 
     check_choice("kind", kind, KINDS)
-    jobs = [(name, replace(p, seed=seed)) for name in models for p in protocols for seed in inputs]
+    jobs = [
+        (name, replace(p, seed=seed, attack_steps=attack_steps_for(models[name], p.attack_steps, deterministic_steps)))
+        for name in models
+        for p in protocols
+        for seed in inputs
+    ]
     frames = []
     for name, protocol in tqdm(jobs, desc=f"measure {kind}", disable=not progress):
         x, y = inputs[protocol.seed]

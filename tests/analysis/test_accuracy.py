@@ -65,6 +65,16 @@ def test_pgd_scores_are_per_example_fractions_of_draws(data) -> None:
     assert scores.shape == (6,) and set(np.unique(scores * 4)) <= set(range(5))
 
 
+def test_deterministic_models_are_attacked_with_their_own_steps(data, monkeypatch) -> None:
+    steps = []
+    real = module.robust_scores
+    monkeypatch.setattr(module, "robust_scores", lambda *a, **k: steps.append(k["steps"]) or real(*a, **k))
+    models = {"std": net("standard"), "sto": net("vone")}
+    accuracy_sweep(models, {0: data[0]}, {"linf": [0.2]}, steps=2, eot=2, n_draws=2, deterministic_steps=5,
+                   progress=False)  # fmt: skip
+    assert steps == [5, 2]  # the deterministic net takes 5, the stochastic one 2
+
+
 def test_unknown_norm_is_refused(data) -> None:
     with pytest.raises(ValueError, match="norm='l3'"):
         accuracy_sweep({"std": net("standard")}, data, {"l3": [0.0]}, progress=False)

@@ -34,6 +34,18 @@ def test_grid_rows_flags_and_paired_differences(case) -> None:
     assert std[std.strongest]["diff"].iloc[0] <= 0.0  # a deterministic net: more steps never find less
 
 
+def test_deterministic_models_take_their_own_steps(case) -> None:
+    """``deterministic_steps``: the deterministic net's default is that many steps and its strongest four times
+    that; the stochastic net keeps ``steps``."""
+    models, x, y = case
+    table = convergence_table(models, x, y, eps=0.02, steps=3, eot=2, steps_grid=(1,), eot_grid=(1,), n_draws=4,
+                              deterministic_steps=5, progress=False)  # fmt: skip
+    std, sto = table[table.model == "std"], table[table.model == "sto"]
+    assert set(zip(std.steps, std.eot, strict=True)) == {(1, 1), (5, 1), (20, 1)}
+    assert std[std.default].steps.iloc[0] == 5 and std[std.strongest].steps.iloc[0] == 20
+    assert sto[sto.default].steps.iloc[0] == 3 and sto[sto.strongest].steps.iloc[0] == 12
+
+
 def test_check_converged_passes_and_fails() -> None:
     base = {"model": "m", "attack": "pgd", "eot": 1, "accuracy": 0.5, "default": False}
     ok = pd.DataFrame([{**base, "steps": 10, "diff": 0.0, "default": True, "strongest": False},

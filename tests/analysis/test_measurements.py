@@ -218,3 +218,5 @@ def test_measure_grid_rows_and_overlap_kind(images) -> None:
     assert list(overlap.model) == ["a", "a", "b", "b"] and "overlap" in overlap
     with pytest.raises(ValueError, match="kind='volume'"):
         measure_grid(models, inputs, protocols, kind="volume")
+    steps = measure_grid(models, inputs, protocols[1:], layers=["logits"], deterministic_steps=3, progress=False)
+    assert dict(zip(steps.model, steps.attack_steps, strict=True)) == {"a": 3, "b": 1}  # b is stochastic

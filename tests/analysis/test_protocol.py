@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from advgeom.analysis.protocol import Protocol, exemplar_images, perturb, random_perturbation
+from advgeom.analysis.protocol import Protocol, attack_steps_for, exemplar_images, perturb, random_perturbation
 from advgeom.data import load_fashion_mnist
+from advgeom.zoo import build_network
 
 
 @pytest.mark.parametrize("norm, p", [("linf", float("inf")), ("l2", 2), ("l1", 1)])
@@ -40,6 +41,15 @@ def test_exemplar_perturbation_repeats_each_input() -> None:
     assert torch.allclose(centres, x.flatten(1), atol=0.1)  # every copy stays within eps of its own image
     assert torch.equal(perturb(torch.nn.Identity(), x, y, Protocol(manifold="exemplar", repeats=2)),
                        x.repeat_interleave(2, dim=0))  # fmt: skip
+
+
+def test_attack_steps_for_gives_deterministic_models_their_own_steps() -> None:
+    torch.manual_seed(0)
+    standard, vone = build_network("standard"), build_network("vone")
+    assert attack_steps_for(standard, 20, 80) == 80 and attack_steps_for(vone, 20, 80) == 20
+    assert attack_steps_for(standard, 20) == attack_steps_for(standard, 20, None) == 20
+    with pytest.raises(ValueError, match="deterministic_steps=0 is too small"):
+        attack_steps_for(standard, 20, 0)
 
 
 def test_exemplar_images_are_spread_over_the_classes_and_seeded() -> None:

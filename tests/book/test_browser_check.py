@@ -1,7 +1,8 @@
 """advgeom.book.browser_check: every page of a built book opened offline in headless Chromium.
 
-The small book of the ``built`` fixture (tests/book/conftest.py), a page broken on purpose, and this
-repository's own book built at the chapters' tiny presets. Screenshots land in ``<repo>/_build/screenshots/``.
+The small book of the ``built`` fixture (tests/book/conftest.py) and a page broken on purpose. This
+repository's own book, every chapter executed at its tiny preset, takes minutes: it is checked the same way
+by benchmarks/real_book.py (``make check-book``, run by CI after the suite).
 """
 
 from __future__ import annotations
@@ -15,29 +16,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from advgeom import cli
-from advgeom.book import browser_check, notebooks
+from advgeom.book import browser_check
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def full_book(tmp_path_factory) -> Path:
-    """This repository's own book (every notebook and page) executed at the tiny presets and built by
-    `advgeom book`, in a throw-away copy so the executed chapters in book/ are left alone."""
-    root = tmp_path_factory.mktemp("fullrepo")
-    for name in ("_config.yml", "_toc.yml", "references.bib"):
-        shutil.copy(ROOT / name, root / name)
-    shutil.copytree(ROOT / "notebooks", root / "notebooks")
-    (root / "book").mkdir()
-    for page in (ROOT / "book").glob("*.md"):
-        shutil.copy(page, root / "book" / page.name)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(notebooks.ROOT_ENV, str(root))
-        assert cli.main(["book", "--preset", "tiny", "--quiet"]) == 0
-    return root / "_build" / "html"
 
 
 def test_every_page_works_offline_in_chromium(built):
@@ -163,22 +146,3 @@ def test_a_click_on_the_accuracy_curve_picks_eps_for_the_geometry(built):
             assert page.locator(".vega-embed svg.marks").inner_html() != before
         finally:
             browser.close()
-
-
-def test_the_real_book_works_offline_in_chromium(full_book):
-    """Every page of the real book (chapters at tiny size): charts drawn, equations rendered, the hearing
-    chapter's sounds play, nothing fetched from the network. Screenshots go to <repo>/_build/screenshots/
-    (CI artifacts)."""
-    if not Path(browser_check.CHROMIUM).exists():
-        pytest.skip("Debian chromium not installed (apt-get install chromium; see .ci/install-system.sh)")
-    report = browser_check.check_book(full_book, ROOT / "_build" / "screenshots")
-    assert report.ok, report.summary()
-    chapters = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
-    for chapter in chapters:
-        page = report.page(f"book/{chapter}.html")
-        assert page.screenshot and Path(page.screenshot).stat().st_size > 10_000
-    for name in ("intro", "reproducing", "parameters", "instructors", "scaling", "bibliography"):
-        report.page(f"book/{name}.html")
-    assert sum(p.charts for p in report.pages) >= 2 * len(chapters)
-    hearing = report.page("book/02_auditory_generalization.html")
-    assert hearing.audio == hearing.audio_played == 3  # clean, adversarial, perturbation
