@@ -100,8 +100,8 @@ layers = []  # layers to analyse ([] = all: pixels, front end / noise,
 #   each block, logits) | each length [1, 64] | length [0, 32]
 width = 2000  # random-projection width for wider layers | in [2, 20000]
 n_t = 100  # MFTMA Gaussian samples per manifold | in [1, 5000]
-seeds = [0, 1, 2]  # image subsets, attack starts, projections and MFTMA
-#   samples | each in [0, 1e9] | length [1, 20]
+seeds = [0, 1, 2, 3, 4]  # image subsets, attack starts, projections
+#   and MFTMA samples | each in [0, 1e9] | length [1, 20]
 eot = 8  # noise draws averaged per attack gradient on stochastic models
 #   | in [1, 1000]
 attack_steps = 20  # PGD steps (step size eps/4) | in [1, 10000]

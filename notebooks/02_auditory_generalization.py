@@ -108,6 +108,8 @@ eps_linf = [0.0, 0.0003, 0.001]  # L-inf attack budgets (waveform units;
 eps_l2 = [0.0, 0.03, 0.1, 0.3]  # L2 attack budgets (waveform units; a
 #   clip has L2 norm ~6.3) | each in [0, 10] | length [1, 12]
 attack_steps = 10  # PGD steps (step size eps/4) | in [1, 10000]
+deterministic_steps = 40  # PGD steps on the deterministic networks (a
+#   step costs them one pass, not eot) | in [1, 10000]
 eot = 8  # noise draws averaged per attack gradient on the stochastic
 #   network | in [1, 1000]
 n_draws = 16  # noise draws when scoring the stochastic network
@@ -278,7 +280,9 @@ for kind in kinds:
 # `n_accuracy` test clips is attacked from its own random starts and scored over its own noise draws;
 # we pool the clips of every seed, and give every accuracy with its 95% interval over the clips. The
 # stochastic network is attacked with EOT (`eot` noise draws averaged per gradient step) and scored over
-# `n_draws` fresh draws.
+# `n_draws` fresh draws. A step on a deterministic network costs one pass instead of `eot`, so the
+# deterministic networks take `deterministic_steps` steps (at `attack_steps` the deterministic network's
+# attack had not converged in our runs; the convergence check below covers every network).
 
 # %%
 per_word = max(1, n_accuracy // len(vocabulary))
@@ -294,6 +298,7 @@ attack = {
     "eot": eot,
     "n_draws": n_draws,
     "bounds": WAVEFORM_BOUNDS,
+    "deterministic_steps": deterministic_steps,
 }
 sweep = accuracy_sweep(
     models, acc_inputs, grids, progress=False, **attack
@@ -449,6 +454,7 @@ conv = convergence_table(
     norm="l2",
     steps=attack_steps,
     eot=eot,
+    deterministic_steps=deterministic_steps,
     steps_grid=convergence_steps,
     eot_grid=convergence_eot,
     n_draws=n_draws,
@@ -496,7 +502,8 @@ if check_findings:
 # :name: fig-auditory-convergence
 #
 # Word accuracy under the small $L_2$ attack against PGD steps (the stochastic network: for each
-# number of EOT draws per step; the rightmost point is four times the chapter's steps and draws), on
+# number of EOT draws per step; the rightmost point is four times the chapter's steps, `attack_steps`
+# or `deterministic_steps`, and draws), on
 # the same clips and scoring draws, with 95% intervals. The strongest attack lowers the accuracy by at
 # most {glue:text}`conv_worst:.3f` (negative: a drop): the chapter's attack is converged.
 # ```
@@ -673,6 +680,7 @@ class_geo = measure_grid(
     models,
     class_inputs,
     [Protocol(manifold="class", eps=e, **common) for e in class_eps],
+    deterministic_steps=deterministic_steps,
 )
 exemplar_geo = measure_grid(
     models,
@@ -681,6 +689,7 @@ exemplar_geo = measure_grid(
         Protocol(manifold="exemplar", eps=e, repeats=repeats, **common)
         for e in geo_eps
     ],
+    deterministic_steps=deterministic_steps,
 )
 
 
