@@ -1,12 +1,10 @@
 """Contention benchmark: a slice of the test suite alone, then beside one busy CPU-bound process.
 
-Usage: python benchmarks/contention.py [--neighbour torch|python] [--no-before] [--serial] [FILE ...]
+Usage: python benchmarks/contention.py [--neighbour torch|python] [--no-before] [FILE ...]
 
-Runs the slice (a few short test files heavy on torch and BLAS, :data:`SLICE`; ``tests`` for the whole
-suite) with pytest in a subprocess as ``make test`` runs it (``-n auto --dist loadgroup``: one xdist worker
-per free core, tests/conftest.py; ``--serial`` for one process), first alone and then while a neighbour
-keeps the CPUs busy: ``torch`` (default) multiplies matrices with torch's default thread pool (one per
-core), the case that thrashed before
+Runs the slice (a few short test files heavy on torch and BLAS, :data:`SLICE`) with pytest in a
+subprocess, first alone and then while a neighbour keeps the CPUs busy: ``torch`` (default) multiplies
+matrices with torch's default thread pool (one per core), the case that thrashed before
 :mod:`advgeom.threads`; ``python`` is one single-threaded pure-Python loop. It does both with the
 thread sizing on (``$ADVGEOM_THREADS`` unset: the session measures the free cores) and, unless
 ``--no-before``, switched off (``ADVGEOM_THREADS=off``: torch's and BLAS's defaults, as before), all in
@@ -59,19 +57,14 @@ def neighbour(kind: str | None) -> Iterator[None]:
         proc.wait()
 
 
-MAKE_TEST_ARGS = ("-n", "auto", "--dist", "loadgroup")  # the Makefile's test target
-
-
-def run_slice(files: list[str], sizing: bool, serial: bool = False) -> float:
-    """Wall seconds of one pytest run over ``files`` (as ``make test`` runs it unless ``serial``); raises if a
-    test fails."""
+def run_slice(files: list[str], sizing: bool) -> float:
+    """Wall seconds of one pytest run over ``files``; raises if a test fails."""
     env = {k: v for k, v in os.environ.items() if k not in (*POOL_VARIABLES, ENV)}
     if not sizing:
         env[ENV] = "off"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           *(() if serial else MAKE_TEST_ARGS), *files], cwd=ROOT, env=env,
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *files], cwd=ROOT, env=env,
                           capture_output=True, text=True)  # fmt: skip
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
@@ -84,21 +77,18 @@ def main() -> None:
     parser.add_argument("files", nargs="*", default=list(SLICE), help="test files (default: the slice)")
     parser.add_argument("--neighbour", choices=sorted(NEIGHBOURS), default="torch", help="the busy process")
     parser.add_argument("--no-before", action="store_true", help="skip the runs with the thread sizing off")
-    parser.add_argument("--serial", action="store_true", help="one pytest process (no xdist workers)")
     args = parser.parse_args()
     modes = [("after (sized)", True)] + ([] if args.no_before else [("before (off)", False)])
-    runner = "one process" if args.serial else "pytest " + " ".join(MAKE_TEST_ARGS)
-    print(f"{available_cores()} cores; slice: {' '.join(args.files)} ({runner}); neighbour: {args.neighbour}",
-          flush=True)  # fmt: skip
+    print(f"{available_cores()} cores; slice: {' '.join(args.files)}; neighbour: {args.neighbour}", flush=True)
     print("others: cores busy with other processes (sampled, at most the core count) before each run")
     print(f"{'mode':<15}{'others':>7}{'alone s':>9}{'others':>7}{'busy s':>9}{'slowdown':>10}  target {TARGET}x")
     busy_times = {}
     for label, sizing in modes:
         load_alone = other_load()
-        alone = run_slice(args.files, sizing, args.serial)
+        alone = run_slice(args.files, sizing)
         with neighbour(args.neighbour):
             load_busy = other_load()
-            busy = run_slice(args.files, sizing, args.serial)
+            busy = run_slice(args.files, sizing)
         busy_times[label] = busy
         verdict = "ok" if busy / alone <= TARGET else "over"
         print(f"{label:<15}{load_alone:>7.1f}{alone:>9.1f}{load_busy:>7.1f}{busy:>9.1f}{busy / alone:>9.2f}x"

@@ -13,9 +13,6 @@ from chapter_checks import assert_prose_glue_complete_and_plain
 
 from advgeom.book import execute, notebooks
 
-# chapters 01 and 03 train the same tiny networks: one worker runs both, the second reads the first's cache
-pytestmark = pytest.mark.xdist_group("tiny-vision-networks")
-
 STEM = "01_vision_geometry"
 
 
