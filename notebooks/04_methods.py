@@ -107,6 +107,8 @@ convergence_eot = [1, 4, 16, 32]  # EOT draws per step of the panel (the
 chapter_steps = 20  # the PGD steps of chapters 01 and 03 (the setting the
 #   panel checks) | in [1, 10000]
 chapter_eot = 8  # their EOT draws | in [1, 1000]
+chapter_deterministic_steps = 80  # their PGD steps on the deterministic
+#   networks (a step costs them one pass, not chapter_eot) | in [1, 10000]
 n_draws = 16  # noise draws when scoring the stochastic networks
 #   | in [1, 1000]
 autoattack = True  # also attack every network with AutoAttack's 'rand'
@@ -877,7 +879,8 @@ if len(x_eval) >= 100:
 # ## Is the attack converged?
 #
 # The chapters attack with {glue:text}`chapter_steps` PGD steps and, on stochastic networks,
-# {glue:text}`chapter_eot` noise draws per step. A robustness number is trustworthy only if a stronger
+# {glue:text}`chapter_eot` noise draws per step; a deterministic network, for which a step costs one pass
+# instead of {glue:text}`chapter_eot`, takes {glue:text}`chapter_deterministic_steps` steps. A robustness number is trustworthy only if a stronger
 # attack does not lower it further {cite:p}`carlini2019evaluating`. On {glue:text}`n_convergence` of
 # chapter 01's test images (the same images, attack starts and scoring draws for every setting), at its
 # smallest attack ($L_\infty$, $\epsilon =$ {glue:text}`conv_eps`), we vary the number of steps (at
@@ -890,6 +893,7 @@ if len(x_eval) >= 100:
 # %%
 glue_number("chapter_steps", chapter_steps)
 glue_number("chapter_eot", chapter_eot)
+glue_number("chapter_deterministic_steps", chapter_deterministic_steps)
 glue_number("conv_eps", conv_eps)
 zoo = {
     name: get_network(name, dataset=dataset, **train_kw)
@@ -909,6 +913,7 @@ conv = convergence_table(
     eps=conv_eps,
     steps=chapter_steps,
     eot=chapter_eot,
+    deterministic_steps=chapter_deterministic_steps,
     steps_grid=convergence_steps,
     eot_grid=convergence_eot,
     n_draws=n_draws,
