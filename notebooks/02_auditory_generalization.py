@@ -129,7 +129,7 @@ repeats = 6  # M perturbed versions (random-start attacks, fresh noise)
 #   per exemplar | in [2, 1000]
 width = 1000  # random-projection width for wider layers | in [2, 20000]
 n_t = 100  # MFTMA Gaussian samples per manifold | in [1, 5000]
-seeds = [0, 1, 2]  # test-clip subsets, attack starts, noise draws,
+seeds = [0, 1, 2, 3, 4]  # test-clip subsets, attack starts, noise draws,
 #   projections and MFTMA samples | each in [0, 1e9] | length [1, 20]
 n_convergence = 40  # test clips of the attack-convergence check (default
 #   vs 4x steps and 4x draws) | in [1, 10000]
