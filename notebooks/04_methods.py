@@ -880,10 +880,11 @@ if len(x_eval) >= 100:
 #
 # The chapters attack with {glue:text}`chapter_steps` PGD steps and, on stochastic networks,
 # {glue:text}`chapter_eot` noise draws per step; a deterministic network, for which a step costs one pass
-# instead of {glue:text}`chapter_eot`, takes {glue:text}`chapter_deterministic_steps` steps. A robustness number is trustworthy only if a stronger
-# attack does not lower it further {cite:p}`carlini2019evaluating`. On {glue:text}`n_convergence` of
-# chapter 01's test images (the same images, attack starts and scoring draws for every setting), at its
-# smallest attack ($L_\infty$, $\epsilon =$ {glue:text}`conv_eps`), we vary the number of steps (at
+# instead of {glue:text}`chapter_eot`, takes {glue:text}`chapter_deterministic_steps` steps. A robustness
+# number is trustworthy only if a stronger attack does not lower it further
+# {cite:p}`carlini2019evaluating`. On {glue:text}`n_convergence` of chapter 01's test images (the same
+# images, attack starts and scoring draws for every setting), at its smallest attack ($L_\infty$,
+# $\epsilon =$ {glue:text}`conv_eps`), we vary the number of steps (at
 # {glue:text}`chapter_eot` draws) and the number of draws (at {glue:text}`chapter_steps` steps), try four
 # times both, and, as an independent attack, AutoAttack's version for randomised defences
 # {cite:p}`croce2020reliable` (APGD with cross-entropy and DLR losses, 100 iterations, 20 draws per step;
