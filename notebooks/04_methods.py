@@ -109,6 +109,8 @@ chapter_steps = 20  # the PGD steps of chapters 01 and 03 (the setting the
 chapter_eot = 8  # their EOT draws | in [1, 1000]
 chapter_deterministic_steps = 80  # their PGD steps on the deterministic
 #   networks (a step costs them one pass, not chapter_eot) | in [1, 10000]
+chapter_deterministic_restarts = 4  # their random starts per loss on the
+#   deterministic networks | in [1, 100]
 n_draws = 16  # noise draws when scoring the stochastic networks
 #   | in [1, 1000]
 autoattack = True  # also attack every network with AutoAttack's 'rand'
@@ -880,13 +882,14 @@ if len(x_eval) >= 100:
 #
 # The chapters attack with {glue:text}`chapter_steps` PGD steps and, on stochastic networks,
 # {glue:text}`chapter_eot` noise draws per step; a deterministic network, for which a step costs one pass
-# instead of {glue:text}`chapter_eot`, takes {glue:text}`chapter_deterministic_steps` steps. A robustness
-# number is trustworthy only if a stronger attack does not lower it further
-# {cite:p}`carlini2019evaluating`. On {glue:text}`n_convergence` of chapter 01's test images (the same
-# images, attack starts and scoring draws for every setting), at its smallest attack ($L_\infty$,
-# $\epsilon =$ {glue:text}`conv_eps`), we vary the number of steps (at
-# {glue:text}`chapter_eot` draws) and the number of draws (at {glue:text}`chapter_steps` steps), try four
-# times both, and, as an independent attack, AutoAttack's version for randomised defences
+# instead of {glue:text}`chapter_eot`, takes {glue:text}`chapter_deterministic_steps` steps from each of
+# {glue:text}`chapter_deterministic_restarts` random starts (its only randomness). A robustness number is
+# trustworthy only if a stronger attack does not lower it further {cite:p}`carlini2019evaluating`. On
+# {glue:text}`n_convergence` of chapter 01's test images (the same images, attack starts and scoring draws
+# for every setting), at its smallest attack ($L_\infty$, $\epsilon =$ {glue:text}`conv_eps`), we vary the
+# number of steps (at {glue:text}`chapter_eot` draws) and the number of draws (at
+# {glue:text}`chapter_steps` steps), try four times both (on a deterministic network four times the steps
+# and the starts), and, as an independent attack, AutoAttack's version for randomised defences
 # {cite:p}`croce2020reliable` (APGD with cross-entropy and DLR losses, 100 iterations, 20 draws per step;
 # one draw for a deterministic network). Every accuracy comes with its 95% interval over the images, every
 # difference to the chapters' setting with the interval of the paired per-image differences.
@@ -895,6 +898,9 @@ if len(x_eval) >= 100:
 glue_number("chapter_steps", chapter_steps)
 glue_number("chapter_eot", chapter_eot)
 glue_number("chapter_deterministic_steps", chapter_deterministic_steps)
+glue_number(
+    "chapter_deterministic_restarts", chapter_deterministic_restarts
+)
 glue_number("conv_eps", conv_eps)
 zoo = {
     name: get_network(name, dataset=dataset, **train_kw)
@@ -915,6 +921,7 @@ conv = convergence_table(
     steps=chapter_steps,
     eot=chapter_eot,
     deterministic_steps=chapter_deterministic_steps,
+    deterministic_restarts=chapter_deterministic_restarts,
     steps_grid=convergence_steps,
     eot_grid=convergence_eot,
     n_draws=n_draws,
@@ -964,9 +971,13 @@ summary = conv[
     conv.default | conv.strongest | (conv.attack != "pgd")
 ].copy()
 summary["setting"] = [
-    f"{a}, {s} steps, {e} draws"
-    for a, s, e in zip(
-        summary.attack, summary.steps, summary.eot, strict=True
+    f"{a}, {s} steps, {e} draws, {r} starts"
+    for a, s, e, r in zip(
+        summary.attack,
+        summary.steps,
+        summary.eot,
+        summary.restarts,
+        strict=True,
     )
 ]
 glue(

@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from advgeom.analysis.protocol import DEFAULT_BOUNDS, attack_steps_for
+from advgeom.analysis.protocol import DEFAULT_BOUNDS, attack_restarts_for, attack_steps_for
 from advgeom.analysis.uncertainty import LEVEL, Estimate, paired_interval, t_interval
 from advgeom.attacks import NORMS, Bounds, check_bounds, robust_scores
 from advgeom.cache import cache_path, cached
@@ -68,22 +68,27 @@ def pgd_scores(
     seed: int = 0,
     bounds: Bounds = DEFAULT_BOUNDS,
     deterministic_steps: int | None = None,
+    deterministic_restarts: int = 1,
 ) -> np.ndarray:
     """Per-example scores under PGD (CE then margin loss; :func:`advgeom.attacks.robust_scores`), cached.
 
     ``eps=0`` gives the clean scores. ``seed`` fixes the attack's random starts and the scoring draws.
     ``deterministic_steps``: the steps when ``model`` is deterministic
-    (:func:`~advgeom.analysis.protocol.attack_steps_for`; None: ``steps``).
+    (:func:`~advgeom.analysis.protocol.attack_steps_for`; None: ``steps``); ``deterministic_restarts``: its
+    random starts per loss (:func:`~advgeom.analysis.protocol.attack_restarts_for`; a stochastic model: one).
     """
     bounds = check_bounds(bounds)
     steps = attack_steps_for(model, steps, deterministic_steps)
+    restarts = attack_restarts_for(model, deterministic_restarts)
     key = {"attack": "pgd", "model": model_fingerprint(model), "inputs": tensor_digest(x, y), "eps": float(eps),
            "norm": check_choice("norm", norm, NORMS), "steps": steps, "eot": eot, "n_draws": n_draws, "seed": seed,
            "bounds": None if bounds is None else list(bounds)}  # fmt: skip
+    if restarts > 1:  # one start: the key of every entry written before restarts were a setting
+        key["restarts"] = restarts
 
     def compute() -> np.ndarray:
         return robust_scores(model, (x, y), eps=eps, norm=norm, steps=steps, eot=eot, n_draws=n_draws, seed=seed,
-                             bounds=bounds)  # fmt: skip
+                             bounds=bounds, restarts=restarts)  # fmt: skip
 
     return cached_scores(key, compute)
 
@@ -126,6 +131,7 @@ def accuracy_sweep(
     eot: int | None = None,
     n_draws: int | None = None,
     deterministic_steps: int | None = None,
+    deterministic_restarts: int = 1,
     progress: bool = True,
     bounds: Bounds = DEFAULT_BOUNDS,
     level: float = LEVEL,
@@ -136,7 +142,8 @@ def accuracy_sweep(
     ``eps_grids`` maps a norm to its eps values (0 = clean). Stochastic models are scored over
     ``n_draws`` fresh noise draws (see :func:`advgeom.attacks.accuracy`), separately from the attack.
     ``bounds``: the valid input range (images (0, 1); waveforms (-1, 1)). ``deterministic_steps``: the
-    steps of deterministic models (:func:`~advgeom.analysis.protocol.attack_steps_for`; None: ``steps``).
+    steps of deterministic models (:func:`~advgeom.analysis.protocol.attack_steps_for`; None: ``steps``),
+    ``deterministic_restarts`` their random starts per loss (:func:`~advgeom.analysis.protocol.attack_restarts_for`).
     """
     from tqdm import tqdm
 
@@ -150,7 +157,8 @@ def accuracy_sweep(
         parts = []
         for seed, (x, y) in inputs.items():
             part = pgd_scores(models[name], x, y, eps=eps, norm=norm, steps=steps, eot=eot, n_draws=n_draws,
-                              seed=seed, bounds=bounds, deterministic_steps=deterministic_steps)  # fmt: skip
+                              seed=seed, bounds=bounds, deterministic_steps=deterministic_steps,
+                              deterministic_restarts=deterministic_restarts)  # fmt: skip
             per_seed.append({"model": name, "norm": norm, "eps": eps, "seed": seed, "accuracy": float(part.mean())})
             parts.append(part)
         scores[(name, norm, eps)] = np.concatenate(parts)

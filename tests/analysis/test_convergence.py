@@ -46,6 +46,18 @@ def test_deterministic_models_take_their_own_steps(case) -> None:
     assert sto[sto.default].steps.iloc[0] == 3 and sto[sto.strongest].steps.iloc[0] == 12
 
 
+def test_deterministic_models_are_attacked_from_their_own_restarts(case) -> None:
+    """``deterministic_restarts``: the deterministic net's default and steps grid start from that many random
+    points, its strongest setting from four times as many; the stochastic net always starts once."""
+    models, x, y = case
+    table = convergence_table(models, x, y, eps=0.02, steps=3, eot=2, steps_grid=(1,), eot_grid=(1,), n_draws=4,
+                              deterministic_restarts=2, progress=False)  # fmt: skip
+    std, sto = table[table.model == "std"], table[table.model == "sto"]
+    assert set(zip(std.steps, std.restarts, strict=True)) == {(1, 2), (3, 2), (12, 8)}
+    assert std[std.strongest].restarts.iloc[0] == 8 and (sto.restarts == 1).all()
+    assert std[std.strongest]["diff"].iloc[0] <= 0.0  # more steps and starts never find less
+
+
 def test_check_converged_passes_and_fails() -> None:
     base = {"model": "m", "attack": "pgd", "eot": 1, "accuracy": 0.5, "default": False}
     ok = pd.DataFrame([{**base, "steps": 10, "diff": 0.0, "default": True, "strongest": False},

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from advgeom.analysis.protocol import Protocol, attack_steps_for, exemplar_images, perturb, random_perturbation
+from advgeom.analysis.protocol import (
+    Protocol,
+    attack_restarts_for,
+    attack_steps_for,
+    exemplar_images,
+    perturb,
+    random_perturbation,
+)
 from advgeom.data import load_fashion_mnist
 from advgeom.zoo import build_network
 
@@ -50,6 +57,15 @@ def test_attack_steps_for_gives_deterministic_models_their_own_steps() -> None:
     assert attack_steps_for(standard, 20) == attack_steps_for(standard, 20, None) == 20
     with pytest.raises(ValueError, match="deterministic_steps=0 is too small"):
         attack_steps_for(standard, 20, 0)
+
+
+def test_attack_restarts_for_restarts_only_deterministic_models() -> None:
+    torch.manual_seed(0)
+    standard, vone = build_network("standard"), build_network("vone")
+    assert attack_restarts_for(standard, 4) == 4 and attack_restarts_for(vone, 4) == 1
+    assert attack_restarts_for(standard) == 1
+    with pytest.raises(ValueError, match="deterministic_restarts=0 is too small"):
+        attack_restarts_for(standard, 0)
 
 
 def test_exemplar_images_are_spread_over_the_classes_and_seeded() -> None:

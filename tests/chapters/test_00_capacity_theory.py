@@ -36,9 +36,9 @@ def glued(path: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out_dir = tmp_path_factory.mktemp("book00")
-    return execute.run_notebook("00_capacity_theory", preset="tiny", out_dir=out_dir, progress=False)
+def executed(chapter_run) -> Path:
+    """The tiny execution (run in the background from the start of the session: tests/conftest.py)."""
+    return chapter_run("00_capacity_theory")
 
 
 def test_runs_and_glues_every_name_the_prose_uses(executed: Path) -> None:

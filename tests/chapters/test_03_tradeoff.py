@@ -7,14 +7,15 @@ from pathlib import Path
 import pytest
 from chapter_checks import assert_prose_glue_complete_and_plain
 
-from advgeom.book import execute, notebooks
+from advgeom.book import notebooks
 
 STEM = "03_tradeoff"
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return execute.run_notebook(STEM, preset="tiny", out_dir=tmp_path_factory.mktemp("book03"), progress=False)
+def executed(chapter_run) -> Path:
+    """The tiny execution (run in the background from the start of the session: tests/conftest.py)."""
+    return chapter_run(STEM)
 
 
 def test_every_glued_name_in_the_prose_exists_and_numbers_are_plain(executed: Path) -> None:

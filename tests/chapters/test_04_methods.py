@@ -9,17 +9,16 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from advgeom.book import execute, notebooks
+from advgeom.book import notebooks
 
 ROOT = Path(__file__).resolve().parents[2]
 STEM = "04_methods"
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory) -> nbformat.NotebookNode:
-    out = tmp_path_factory.mktemp("book")
-    path = execute.run_notebook(ROOT / "notebooks" / f"{STEM}.py", preset="tiny", out_dir=out, progress=False)
-    return nbformat.read(path, as_version=4)
+def executed(chapter_run) -> nbformat.NotebookNode:
+    """The tiny execution (run in the background from the start of the session: tests/conftest.py)."""
+    return nbformat.read(chapter_run(STEM), as_version=4)
 
 
 def glued(nb: nbformat.NotebookNode) -> dict[str, dict]:
@@ -82,3 +81,14 @@ def test_exercises_have_hidden_solutions():
     assert exercises >= 1
     assert text.count("```{solution}") == exercises
     assert text.count(":class: dropdown") >= exercises
+
+
+def test_panel_checks_the_attack_chapters_01_and_03_use():
+    """The panel's ``chapter_*`` defaults are the attack of chapters 01 and 03 at their defaults: if a chapter's
+    attack changes, the panel must check the new one, not go on passing the old setting."""
+    panel = notebooks.notebook_parameters(ROOT / "notebooks" / f"{STEM}.py")
+    for chapter in ("01_vision_geometry", "03_tradeoff"):
+        spec = notebooks.notebook_parameters(ROOT / "notebooks" / f"{chapter}.py")
+        for name in ("steps", "eot", "deterministic_steps", "deterministic_restarts"):
+            theirs = spec["attack_steps" if name == "steps" else name].default
+            assert panel[f"chapter_{name}"].default == theirs, (chapter, name, theirs)

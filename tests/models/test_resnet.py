@@ -35,3 +35,37 @@ def test_small_and_vone_resnets() -> None:
     assert small_resnet(widths=(8, 16, 32))(x).shape == (2, 10)
     net = vone_resnet(simple_channels=4, complex_channels=4, widths=(8, 16, 32), depth=2).eval()
     assert net(x).shape == (2, 10) and net.recorded == ("vone", "block1", "block2", "block3", "logits")
+
+
+def test_basic_block_is_torchvisions(monkeypatch) -> None:
+    """Our BasicBlock against torchvision's (a peer): built under the same seed, the small ResNets have the same
+    content fingerprint (so cached networks stay valid) and compute the same outputs and gradients, shortcut
+    projections included; importing the package does not import torchvision."""
+    import subprocess
+    import sys
+
+    from torchvision.models.resnet import BasicBlock as TorchvisionBlock
+
+    import advgeom.models.resnet as resnet
+    from advgeom.fingerprint import model_fingerprint
+
+    def built(block, builder):
+        monkeypatch.setattr(resnet, "BasicBlock", block)
+        torch.manual_seed(0)
+        return builder(widths=(8, 16), depth=2).eval()
+
+    x, our_block = torch.rand(4, 1, 28, 28, requires_grad=True), resnet.BasicBlock
+    for builder in (resnet.small_resnet, resnet.vone_resnet):
+        ours, theirs = built(our_block, builder), built(TorchvisionBlock, builder)
+        assert type(ours.block1[0]) is our_block and type(theirs.block1[0]) is TorchvisionBlock
+        assert model_fingerprint(ours) == model_fingerprint(theirs)
+        torch.manual_seed(1)
+        (g_ours,) = torch.autograd.grad(ours(x).square().sum(), x)
+        torch.manual_seed(1)
+        (g_theirs,) = torch.autograd.grad(theirs(x).square().sum(), x)
+        torch.manual_seed(1)
+        out = ours(x)
+        torch.manual_seed(1)
+        assert torch.equal(out, theirs(x)) and torch.equal(g_ours, g_theirs)
+    code = "import sys, advgeom.analysis, advgeom.zoo; print('torchvision' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
