@@ -18,6 +18,9 @@ _THREADS = pytest.StashKey[ThreadChoice]()
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS_DIR = ROOT / "tests" / "chapters"
 # the order of the background runs: chapter 03's tiny run reuses the networks chapter 01's trains (one cache)
+# run after the chapters' tests, when the background runs are over: headless Chromium beside a chapter run took
+# 85 s for one test, 20 s without
+AFTER_CHAPTERS = {ROOT / "tests" / "book" / "test_browser_check.py"}
 CHAPTERS_ENV = "ADVGEOM_TEST_CHAPTERS"  # "serial": each chapter test module runs its chapter itself, in turn
 CHAPTER_ORDER = ("01_vision_geometry", "03_tradeoff", "04_methods", "02_auditory_generalization", "00_capacity_theory")
 
@@ -57,10 +60,17 @@ def _chapter_of(item: pytest.Item) -> str | None:
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests of the chapters' executions go last, in the order the background runs finish: while those run, the
-    rest of the suite uses the other core (:class:`ChapterRuns`)."""
+    """Tests of the chapters' executions go last but for :data:`AFTER_CHAPTERS`, in the order the background
+    runs finish: while those run, the rest of the suite uses the other core (:class:`ChapterRuns`)."""
     rank = {stem: i for i, stem in enumerate(CHAPTER_ORDER)}
-    items.sort(key=lambda item: (_chapter_of(item) is not None, rank.get(_chapter_of(item) or "", -1)))
+
+    def order(item: pytest.Item) -> tuple[int, int]:
+        if Path(str(item.fspath)) in AFTER_CHAPTERS:
+            return (2, 0)
+        stem = _chapter_of(item)
+        return (0, -1) if stem is None else (1, rank[stem])
+
+    items.sort(key=order)
 
 
 class ChapterRuns:
