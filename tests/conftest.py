@@ -17,11 +17,11 @@ from advgeom.threads import ThreadChoice, configure_threads, set_threads, thread
 _THREADS = pytest.StashKey[ThreadChoice]()
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS_DIR = ROOT / "tests" / "chapters"
-# the order of the background runs: chapter 03's tiny run reuses the networks chapter 01's trains (one cache)
 # run after the chapters' tests, when the background runs are over: headless Chromium beside a chapter run took
 # 85 s for one test, 20 s without
 AFTER_CHAPTERS = {ROOT / "tests" / "book" / "test_browser_check.py"}
 CHAPTERS_ENV = "ADVGEOM_TEST_CHAPTERS"  # "serial": each chapter test module runs its chapter itself, in turn
+# the order of the background runs: chapter 03's tiny run reuses the networks chapter 01's trains (one cache)
 CHAPTER_ORDER = ("01_vision_geometry", "03_tradeoff", "04_methods", "02_auditory_generalization", "00_capacity_theory")
 
 
@@ -76,13 +76,15 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 class ChapterRuns:
     """The chapters' tiny executions (``advgeom run <stem> --preset tiny``), one after another in a background
     process with ``threads`` threads, started at the beginning of the session; :meth:`path` waits for one.
+    ``give_back``: the threads the suite gets back once the runs are over (None once given back).
 
     The environment is taken once, at the start (tests change ``os.environ`` for themselves while these run).
     A run that fails fails the tests that need it, with the tail of its log.
     """
 
-    def __init__(self, stems: list[str], out_root: Path, threads: int) -> None:
+    def __init__(self, stems: list[str], out_root: Path, threads: int, give_back: int | None = None) -> None:
         self.out_root, self._env = out_root, {**os.environ, **thread_environment(threads)}
+        self.give_back = give_back
         self._done = {stem: threading.Event() for stem in stems}
         self._results: dict[str, Path | str] = {}
         self._process: subprocess.Popen | None = None
@@ -147,7 +149,7 @@ def _chapter_runs_in_background(
     choice = request.config.stash.get(_THREADS, None)
     total = (choice.threads if choice else None) or 1
     background = max(1, total // 2)
-    runs = ChapterRuns(stems, tmp_path_factory.mktemp("chapters"), background)
+    runs = ChapterRuns(stems, tmp_path_factory.mktemp("chapters"), background, give_back=choice and choice.threads)
     request.config.stash[_RUNS] = runs
     _share_threads(max(1, total - background))
     try:
@@ -164,14 +166,10 @@ def _share_threads(threads: int) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Once the background runs are over, the suite gets back the threads it was given at the start."""
-    runs, choice = item.config.stash.get(_RUNS, None), item.config.stash.get(_THREADS, None)
-    if runs is not None and not runs.running() and choice is not None and choice.threads:
-        _share_threads(choice.threads)
-        del item.config.stash[_RUNS]
-        item.config.stash[_FINISHED] = runs
-
-
-_FINISHED = pytest.StashKey[ChapterRuns]()
+    runs = item.config.stash.get(_RUNS, None)
+    if runs is not None and runs.give_back and not runs.running():
+        _share_threads(runs.give_back)
+        runs.give_back = None
 
 
 @pytest.fixture(scope="session")
@@ -181,10 +179,9 @@ def chapter_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     from advgeom.book import execute
 
     def get(stem: str) -> Path:
-        for key in (_RUNS, _FINISHED):
-            runs = request.config.stash.get(key, None)
-            if runs is not None and runs.scheduled(stem):
-                return runs.path(stem)
+        runs = request.config.stash.get(_RUNS, None)
+        if runs is not None and runs.scheduled(stem):
+            return runs.path(stem)
         return execute.run_notebook(stem, preset="tiny", out_dir=tmp_path_factory.mktemp(stem), progress=False)
 
     return get
