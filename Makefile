@@ -1,6 +1,6 @@
 # advgeom: two commands do everything on a fresh machine.
 #   make book   install, execute every notebook (default parameters) into book/, build _build/html
-#   make test   install, run the test suite
+#   make test   install, run the test suite (pytest-xdist workers, one per free core and at least two)
 #   make check-book  the real book at the tiny presets, from an empty cache, opened offline in Chromium (CI)
 #   make sync   pair each notebooks/NN_name.py with notebooks/NN_name.ipynb for JupyterLab (jupytext.toml)
 PYTHON ?= python3
@@ -15,7 +15,7 @@ book: setup assets
 	$(BIN)/advgeom book
 
 test: setup assets
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 check-book: setup assets
 	$(BIN)/python benchmarks/real_book.py

@@ -2,11 +2,12 @@
 
 Usage: python benchmarks/suite.py [--no-baseline] [PYTEST ARGS ...]
 
-Runs ``pytest`` over the suite in a subprocess as ``make test`` does, with the chapters' tiny executions in
-a background process while the rest of the suite runs (the default of ``tests/conftest.py``), and, unless
-``--no-baseline``, again with ``ADVGEOM_TEST_CHAPTERS=serial`` (each chapter test module executes its
-chapter itself when it comes, as before), so the ratio of the two is measured in the same run. The cores
-other processes keep busy are printed before each run: on a busy machine every time is longer.
+Runs ``pytest`` over the suite in a subprocess as ``make test`` does (``-n auto``: pytest-xdist workers, one
+of which runs the chapters' tiny executions while the others run the rest), and, unless ``--no-baseline``,
+as a plain ``pytest`` does (one process, the chapters' executions in a background process) and with
+``ADVGEOM_TEST_CHAPTERS=serial`` (each chapter test module executes its chapter itself when it comes), so
+the ratios are measured in the same run. The cores other processes keep busy are printed before each run:
+on a busy machine every time is longer.
 """
 
 from __future__ import annotations
@@ -23,15 +24,21 @@ from advgeom.threads import available_cores, other_load
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_S = 300.0
-MODES = {"background": "chapters in the background", "serial": "chapters in turn (before)"}
+# mode: (label, pytest arguments, $ADVGEOM_TEST_CHAPTERS)
+MODES = {
+    "workers": ("xdist workers (make test)", ["-n", "auto"], "background"),
+    "background": ("chapters in the background", [], "background"),
+    "serial": ("chapters in turn", [], "serial"),
+}
 
 
 def run_suite(mode: str, extra: list[str]) -> tuple[float, str]:
     """(wall seconds, pytest's summary line) of one run; raises SystemExit if a test fails."""
-    env = {**os.environ, "ADVGEOM_TEST_CHAPTERS": mode}
+    _, args, chapters = MODES[mode]
+    env = {**os.environ, "ADVGEOM_TEST_CHAPTERS": chapters}
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra], cwd=ROOT,
-                          env=env, capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, *extra],
+                          cwd=ROOT, env=env, capture_output=True, text=True)  # fmt: skip
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         tail = proc.stdout[-4000:] + proc.stderr[-2000:]
@@ -42,9 +49,9 @@ def run_suite(mode: str, extra: list[str]) -> tuple[float, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--no-baseline", action="store_true", help="skip the run with the chapters in turn")
+    parser.add_argument("--no-baseline", action="store_true", help="run only as make test does")
     args, extra = parser.parse_known_args()
-    modes = ["background"] + ([] if args.no_baseline else ["serial"])
+    modes = ["workers"] + ([] if args.no_baseline else ["background", "serial"])
     print(f"{available_cores()} cores; target {TARGET_S:.0f} s on 2 idle cores", flush=True)
     print(f"{'mode':<30}{'others':>7}{'wall s':>9}  summary")
     times = {}
@@ -53,9 +60,9 @@ def main() -> None:
         seconds, summary = run_suite(mode, extra)
         times[mode] = seconds
         verdict = "ok" if seconds <= TARGET_S else "over"
-        print(f"{MODES[mode]:<30}{load:>7.1f}{seconds:>9.1f}  {summary} [{verdict}]", flush=True)
-    if len(times) == 2:
-        print(f"chapters in the background: {times['serial'] / times['background']:.2f}x faster than in turn")
+        print(f"{MODES[mode][0]:<30}{load:>7.1f}{seconds:>9.1f}  {summary} [{verdict}]", flush=True)
+    for mode in modes[1:]:
+        print(f"make test: {times[mode] / times['workers']:.2f}x faster than {MODES[mode][0]}")
 
 
 if __name__ == "__main__":

@@ -115,6 +115,10 @@ n_draws = 16  # noise draws when scoring the stochastic networks
 #   | in [1, 1000]
 autoattack = True  # also attack every network with AutoAttack's 'rand'
 #   version (pyautoattack)
+autoattack_iterations = 100  # its APGD iterations per loss (its own
+#   budget: 100) | in [1, 10000]
+autoattack_draws = 20  # its EOT draws per iteration on the stochastic
+#   network (its own budget: 20) | in [1, 1000]
 reference_per_class = 50  # M of the class manifolds compared with the
 #   companion code's (P = 10 classes) | in [2, 1000]
 check_findings = True  # assert that the chapters' attack is converged
@@ -883,19 +887,24 @@ if len(x_eval) >= 100:
 # The chapters attack with {glue:text}`chapter_steps` PGD steps and, on stochastic networks,
 # {glue:text}`chapter_eot` noise draws per step; a deterministic network, for which a step costs one pass
 # instead of {glue:text}`chapter_eot`, takes {glue:text}`chapter_deterministic_steps` steps from each of
-# {glue:text}`chapter_deterministic_restarts` random starts (its only randomness). A robustness number is
+# {glue:text}`chapter_deterministic_restarts` random starts (its only randomness); chapter 03, whose
+# noisiest networks make every gradient a rough estimate, also lets the step size decay over the steps, and
+# checks its attack at its own most robust networks. A robustness number is
 # trustworthy only if a stronger attack does not lower it further {cite:p}`carlini2019evaluating`. On
 # {glue:text}`n_convergence` of chapter 01's test images (the same images, attack starts and scoring draws
 # for every setting), at its smallest attack ($L_\infty$, $\epsilon =$ {glue:text}`conv_eps`), we vary the
 # number of steps (at {glue:text}`chapter_eot` draws) and the number of draws (at
 # {glue:text}`chapter_steps` steps), try four times both (on a deterministic network four times the steps
 # and the starts), and, as an independent attack, AutoAttack's version for randomised defences
-# {cite:p}`croce2020reliable` (APGD with cross-entropy and DLR losses, 100 iterations, 20 draws per step;
+# {cite:p}`croce2020reliable` (APGD with cross-entropy and DLR losses, {glue:text}`autoattack_iterations`
+# iterations, {glue:text}`autoattack_draws` draws per step;
 # one draw for a deterministic network). Every accuracy comes with its 95% interval over the images, every
 # difference to the chapters' setting with the interval of the paired per-image differences.
 
 # %%
 glue_number("chapter_steps", chapter_steps)
+glue_number("autoattack_iterations", autoattack_iterations)
+glue_number("autoattack_draws", autoattack_draws)
 glue_number("chapter_eot", chapter_eot)
 glue_number("chapter_deterministic_steps", chapter_deterministic_steps)
 glue_number(
@@ -926,6 +935,8 @@ conv = convergence_table(
     eot_grid=convergence_eot,
     n_draws=n_draws,
     autoattack=autoattack,
+    autoattack_iterations=autoattack_iterations,
+    autoattack_draws=autoattack_draws,
     progress=False,
 )
 pgd_rows = conv[conv.attack == "pgd"]

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from advgeom.threads import ThreadChoice, configure_threads, set_threads, thread_environment
+from advgeom.threads import ThreadChoice, configure_threads, decide_threads, set_threads, thread_environment
 
 _THREADS = pytest.StashKey[ThreadChoice]()
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS_DIR = ROOT / "tests" / "chapters"
-# run after the chapters' tests, when the background runs are over: headless Chromium beside a chapter run took
+# run after the chapters' tests, when the background runs are over (in a distributed run: first, on the workers
+# that do not execute chapters): headless Chromium beside a chapter run took
 # 85 s for one test, 20 s without
 AFTER_CHAPTERS = {ROOT / "tests" / "book" / "test_browser_check.py"}
 CHAPTERS_ENV = "ADVGEOM_TEST_CHAPTERS"  # "serial": each chapter test module runs its chapter itself, in turn
@@ -25,11 +26,42 @@ CHAPTERS_ENV = "ADVGEOM_TEST_CHAPTERS"  # "serial": each chapter test module run
 CHAPTER_ORDER = ("01_vision_geometry", "03_tradeoff", "04_methods", "02_auditory_generalization", "00_capacity_theory")
 
 
+# pytest-xdist: each group of chapters executes in turn on one worker (chapter 03 reuses 01's networks), the
+# groups about equally long
+CHAPTER_GROUPS = (
+    ("01_vision_geometry", "03_tradeoff"),
+    ("04_methods", "02_auditory_generalization", "00_capacity_theory"),
+)
+
+
+def _worker() -> bool:
+    """Whether this process is a pytest-xdist worker."""
+    return "PYTEST_XDIST_WORKER" in os.environ
+
+
+def _workers(config: pytest.Config) -> int:
+    """The number of pytest-xdist workers this (controller) process distributes the tests to; 0 when it runs
+    them itself."""
+    distributed = config.getoption("dist", "no") != "no" and bool(config.getoption("tx", None))
+    return len(config.getoption("tx")) if distributed and not _worker() else 0
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one worker per core other processes leave free, and at least two (one of them runs the
+    chapters' executions, the others the rest of the suite)."""
+    return max(2, decide_threads().threads or os.cpu_count() or 1)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Size torch's and BLAS's pools to the cores other processes leave free (:mod:`advgeom.threads`), and
-    export the choice, so notebook kernels and subprocesses the tests start inherit it."""
-    session.config.stash[_THREADS] = configure_threads()
+    export the choice, so notebook kernels and subprocesses the tests start inherit it; a controller of
+    pytest-xdist workers shares those cores among the workers, which inherit their share."""
+    choice = configure_threads()
+    session.config.stash[_THREADS] = choice
+    workers = _workers(session.config)
+    if workers:  # before xdist starts the workers (its sessionstart runs last)
+        _share_threads(max(1, (choice.threads or 1) // workers))
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -59,18 +91,33 @@ def _chapter_of(item: pytest.Item) -> str | None:
     return stem if stem in CHAPTER_ORDER else None
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests of the chapters' executions go last but for :data:`AFTER_CHAPTERS`, in the order the background
-    runs finish: while those run, the rest of the suite uses the other core (:class:`ChapterRuns`)."""
+    runs finish: while those run, the rest of the suite uses the other core (:class:`ChapterRuns`).
+
+    In a pytest-xdist worker (``--dist loadgroup``) they go first instead, in the groups of
+    :data:`CHAPTER_GROUPS` (each executes its chapters in turn on the worker it lands on, while the other
+    workers run the rest, :data:`AFTER_CHAPTERS` first); every other test module is a group of its own, so its
+    module fixtures (trained networks) are built once."""
     rank = {stem: i for i, stem in enumerate(CHAPTER_ORDER)}
+    distributed = _worker()
 
     def order(item: pytest.Item) -> tuple[int, int]:
         if Path(str(item.fspath)) in AFTER_CHAPTERS:
-            return (2, 0)
+            return (0 if distributed else 2, 0)
         stem = _chapter_of(item)
-        return (0, -1) if stem is None else (1, rank[stem])
+        if stem is None:
+            return (1 if distributed else 0, 0)
+        return (-1 if distributed else 1, rank[stem])
 
     items.sort(key=order)
+    if distributed:
+        group_of = {stem: f"chapters-{i}" for i, stems in enumerate(CHAPTER_GROUPS) for stem in stems}
+        for item in items:
+            stem = _chapter_of(item)
+            group = group_of[stem] if stem is not None else str(item.path.relative_to(ROOT))
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 class ChapterRuns:
@@ -143,7 +190,7 @@ def _chapter_runs_in_background(
     if mode not in ("background", "serial"):
         raise pytest.UsageError(f"${CHAPTERS_ENV}={mode!r} is not allowed; use background (default) or serial")
     stems = [s for s in CHAPTER_ORDER if s in {_chapter_of(item) for item in request.session.items}]
-    if not stems or mode == "serial":
+    if not stems or mode == "serial" or _worker():  # a worker runs the chapters in turn, in their group
         yield
         return
     choice = request.config.stash.get(_THREADS, None)

@@ -14,7 +14,7 @@ Dapello, Feather et al. (NeurIPS 2021), section 3. One module per step:
 """
 
 from advgeom.analysis.accuracy import AccuracySweep, accuracy_sweep, pgd_scores
-from advgeom.analysis.convergence import autoattack_scores, check_converged, convergence_table
+from advgeom.analysis.convergence import attack_setting, autoattack_scores, check_converged, convergence_table
 from advgeom.analysis.manifolds import random_projection, representations, split_by_label, split_exemplars
 from advgeom.analysis.measurements import (
     KINDS,
@@ -46,6 +46,7 @@ __all__ = [
     "Protocol",
     "accuracy_sweep",
     "attack_steps_for",
+    "attack_setting",
     "autoattack_scores",
     "check_converged",
     "convergence_table",

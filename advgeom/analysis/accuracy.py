@@ -23,7 +23,7 @@ from torch import nn
 
 from advgeom.analysis.protocol import DEFAULT_BOUNDS, attack_restarts_for, attack_steps_for
 from advgeom.analysis.uncertainty import LEVEL, Estimate, paired_interval, t_interval
-from advgeom.attacks import NORMS, Bounds, check_bounds, robust_scores
+from advgeom.attacks import NORMS, SCHEDULES, Bounds, check_bounds, robust_scores
 from advgeom.cache import cache_path, cached
 from advgeom.checks import check_choice
 from advgeom.fingerprint import model_fingerprint, tensor_digest
@@ -69,15 +69,18 @@ def pgd_scores(
     bounds: Bounds = DEFAULT_BOUNDS,
     deterministic_steps: int | None = None,
     deterministic_restarts: int = 1,
+    schedule: str = "constant",
 ) -> np.ndarray:
     """Per-example scores under PGD (CE then margin loss; :func:`advgeom.attacks.robust_scores`), cached.
 
     ``eps=0`` gives the clean scores. ``seed`` fixes the attack's random starts and the scoring draws.
     ``deterministic_steps``: the steps when ``model`` is deterministic
     (:func:`~advgeom.analysis.protocol.attack_steps_for`; None: ``steps``); ``deterministic_restarts``: its
-    random starts per loss (:func:`~advgeom.analysis.protocol.attack_restarts_for`; a stochastic model: one).
+    random starts per loss (:func:`~advgeom.analysis.protocol.attack_restarts_for`; a stochastic model: one);
+    ``schedule`` the step-size schedule (:func:`advgeom.attacks.schedule_factor`).
     """
     bounds = check_bounds(bounds)
+    schedule = check_choice("schedule", schedule, SCHEDULES)
     steps = attack_steps_for(model, steps, deterministic_steps)
     restarts = attack_restarts_for(model, deterministic_restarts)
     key = {"attack": "pgd", "model": model_fingerprint(model), "inputs": tensor_digest(x, y), "eps": float(eps),
@@ -85,10 +88,12 @@ def pgd_scores(
            "bounds": None if bounds is None else list(bounds)}  # fmt: skip
     if restarts > 1:  # one start: the key of every entry written before restarts were a setting
         key["restarts"] = restarts
+    if schedule != "constant":  # likewise for the step sizes of every entry written before schedules
+        key["schedule"] = schedule
 
     def compute() -> np.ndarray:
         return robust_scores(model, (x, y), eps=eps, norm=norm, steps=steps, eot=eot, n_draws=n_draws, seed=seed,
-                             bounds=bounds, restarts=restarts)  # fmt: skip
+                             bounds=bounds, restarts=restarts, schedule=schedule)  # fmt: skip
 
     return cached_scores(key, compute)
 
@@ -132,6 +137,7 @@ def accuracy_sweep(
     n_draws: int | None = None,
     deterministic_steps: int | None = None,
     deterministic_restarts: int = 1,
+    schedule: str = "constant",
     progress: bool = True,
     bounds: Bounds = DEFAULT_BOUNDS,
     level: float = LEVEL,
@@ -143,7 +149,8 @@ def accuracy_sweep(
     ``n_draws`` fresh noise draws (see :func:`advgeom.attacks.accuracy`), separately from the attack.
     ``bounds``: the valid input range (images (0, 1); waveforms (-1, 1)). ``deterministic_steps``: the
     steps of deterministic models (:func:`~advgeom.analysis.protocol.attack_steps_for`; None: ``steps``),
-    ``deterministic_restarts`` their random starts per loss (:func:`~advgeom.analysis.protocol.attack_restarts_for`).
+    ``deterministic_restarts`` their random starts per loss (:func:`~advgeom.analysis.protocol.attack_restarts_for`),
+    ``schedule`` the attack's step-size schedule (:func:`advgeom.attacks.schedule_factor`).
     """
     from tqdm import tqdm
 
@@ -158,7 +165,7 @@ def accuracy_sweep(
         for seed, (x, y) in inputs.items():
             part = pgd_scores(models[name], x, y, eps=eps, norm=norm, steps=steps, eot=eot, n_draws=n_draws,
                               seed=seed, bounds=bounds, deterministic_steps=deterministic_steps,
-                              deterministic_restarts=deterministic_restarts)  # fmt: skip
+                              deterministic_restarts=deterministic_restarts, schedule=schedule)  # fmt: skip
             per_seed.append({"model": name, "norm": norm, "eps": eps, "seed": seed, "accuracy": float(part.mean())})
             parts.append(part)
         scores[(name, norm, eps)] = np.concatenate(parts)

@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from advgeom.attacks import NORMS, Bounds, check_bounds, pgd, random_in_ball
+from advgeom.attacks import NORMS, SCHEDULES, Bounds, check_bounds, pgd, random_in_ball
 from advgeom.checks import check_choice, check_float, check_int
 from advgeom.models import is_stochastic
 
@@ -35,6 +35,7 @@ class Protocol:
     projection width; ``n_t`` the number of MFTMA Gaussian samples; ``seed`` seeds the attack
     starts, projections and MFTMA samples. ``bounds`` is the valid input range that perturbed
     inputs are clipped to: ``(0, 1)`` for images, ``(-1, 1)`` for waveforms, ``None`` for none.
+    ``schedule`` is the attack's step-size schedule (:func:`advgeom.attacks.schedule_factor`).
     """
 
     manifold: str = "class"
@@ -49,12 +50,14 @@ class Protocol:
     kappa: float = 0.0
     seed: int = 0
     bounds: Bounds = DEFAULT_BOUNDS
+    schedule: str = "constant"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "bounds", check_bounds(self.bounds))
         check_choice("manifold", self.manifold, MANIFOLDS)
         check_choice("norm", self.norm, NORMS)
         check_choice("perturbation", self.perturbation, PERTURBATIONS)
+        check_choice("schedule", self.schedule, SCHEDULES)
         check_float("eps", self.eps, minimum=0.0)
         check_int("repeats", self.repeats, minimum=1)
         check_int("attack_steps", self.attack_steps, minimum=1)
@@ -67,10 +70,13 @@ class Protocol:
             raise ValueError(f"exemplar manifolds need repeats >= 2 perturbed versions per image, got {self.repeats}")
 
     def key(self) -> dict:
-        """The protocol's cache-key fields; ``bounds`` only when not the image default (keeps image keys short)."""
+        """The protocol's cache-key fields; ``bounds`` and ``schedule`` only when not their defaults (keeps the
+        keys short, and those of entries written before they were fields valid)."""
         key = asdict(self)
         if self.bounds == DEFAULT_BOUNDS:
             del key["bounds"]
+        if self.schedule == "constant":
+            del key["schedule"]
         return key
 
 
@@ -117,7 +123,7 @@ def perturb(model: nn.Module, x: torch.Tensor, y: torch.Tensor, protocol: Protoc
         return random_perturbation(x, protocol.norm, protocol.eps, seed=protocol.seed, bounds=protocol.bounds)
     return pgd(
         model, x, y, eps=protocol.eps, norm=protocol.norm, steps=protocol.attack_steps, eot=protocol.eot,
-        random_start=True, bounds=protocol.bounds, seed=protocol.seed,
+        random_start=True, bounds=protocol.bounds, seed=protocol.seed, schedule=protocol.schedule,
     )  # fmt: skip
 
 

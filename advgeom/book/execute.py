@@ -58,6 +58,10 @@ METADATA_KEY = "advgeom"
 
 
 KERNEL_FOLDER_PREFIX = "advgeom-kernel-"  # + "<pid of the runner>-<random>": its sockets and connection file
+# a Unix socket's path must fit in 104 bytes (macOS; 108 on Linux): "<folder>/kernel-<n>" longer than this would
+# not connect, so kernel folders then go to FALLBACK_KERNEL_ROOT
+SOCKET_PATH_MAX = 100
+FALLBACK_KERNEL_ROOT = "/tmp"
 
 
 class NotebookExecutionError(RuntimeError):
@@ -471,7 +475,8 @@ def _private_kernel_transport() -> Iterator[dict[str, Any]]:
 
     The default transport is TCP on localhost, where other local users could listen in (ipykernel
     warns on every start). On POSIX systems the kernel's sockets and its connection file go to a folder
-    only this user can read, ``advgeom-kernel-<pid>-*`` in the temporary directory, removed afterwards;
+    only this user can read, ``advgeom-kernel-<pid>-*`` in the temporary directory (:func:`kernel_folder_root`),
+    removed afterwards;
     folders left by runs whose process is gone (killed) are removed when the next run starts
     (:func:`remove_stale_kernel_folders`). Elsewhere (Windows has no IPC transport) nothing changes.
     """
@@ -481,7 +486,7 @@ def _private_kernel_transport() -> Iterator[dict[str, Any]]:
     from traitlets.config import Config
 
     remove_stale_kernel_folders()
-    folder = tempfile.mkdtemp(prefix=f"{KERNEL_FOLDER_PREFIX}{os.getpid()}-")  # mode 0700
+    folder = tempfile.mkdtemp(prefix=f"{KERNEL_FOLDER_PREFIX}{os.getpid()}-", dir=kernel_folder_root())  # mode 0700
     kernel = {"transport": "ipc", "ip": os.path.join(folder, "kernel"),
               "connection_file": os.path.join(folder, "connection.json")}  # fmt: skip
     try:
@@ -490,11 +495,21 @@ def _private_kernel_transport() -> Iterator[dict[str, Any]]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def kernel_folder_root() -> str:
+    """Where a run's kernel folder goes: the temporary directory, or :data:`FALLBACK_KERNEL_ROOT` when the
+    kernel's socket paths under it could exceed :data:`SOCKET_PATH_MAX` bytes (a deep ``$TMPDIR``, a test's
+    temporary folder) and would not connect. Decided for the longest process id, so every process agrees."""
+    root = tempfile.gettempdir()
+    longest = os.path.join(root, f"{KERNEL_FOLDER_PREFIX}{'9' * 7}-{'x' * 8}", "kernel-99")
+    return root if len(os.fsencode(longest)) <= SOCKET_PATH_MAX else FALLBACK_KERNEL_ROOT
+
+
 def remove_stale_kernel_folders(root: str | os.PathLike[str] | None = None) -> list[Path]:
-    """Remove the kernel folders ``advgeom-kernel-<pid>-*`` of this user in ``root`` (default: the temporary
-    directory) whose process is gone; return them. Folders of live runs and of other users are left alone."""
+    """Remove the kernel folders ``advgeom-kernel-<pid>-*`` of this user in ``root`` (default: where kernel
+    folders go, :func:`kernel_folder_root`) whose process is gone; return them. Folders of live runs and of
+    other users are left alone."""
     removed = []
-    for folder in Path(root or tempfile.gettempdir()).glob(f"{KERNEL_FOLDER_PREFIX}*"):
+    for folder in Path(root or kernel_folder_root()).glob(f"{KERNEL_FOLDER_PREFIX}*"):
         pid = folder.name[len(KERNEL_FOLDER_PREFIX) :].split("-", 1)[0]
         try:
             mine = folder.is_dir() and not folder.is_symlink() and folder.stat().st_uid == os.getuid()

@@ -91,6 +91,19 @@ def test_deterministic_models_restart_and_one_start_keeps_its_cache_key(data, mo
     assert "restarts" not in keys[-1] and calls[-1] == 1
 
 
+def test_a_step_schedule_reaches_the_attack_and_constant_steps_keep_their_cache_key(data, monkeypatch) -> None:
+    calls, keys = [], []
+    real, real_cached = module.robust_scores, module.cached_scores
+    monkeypatch.setattr(module, "robust_scores", lambda *a, **k: calls.append(k["schedule"]) or real(*a, **k))
+    monkeypatch.setattr(module, "cached_scores", lambda k, compute: keys.append(dict(k)) or real_cached(k, compute))
+    x, y = data[0]
+    pgd_scores(net("standard"), x, y, eps=0.19, steps=2)  # an eps no other test caches
+    pgd_scores(net("standard"), x, y, eps=0.19, steps=2, schedule="linear")
+    assert calls == ["constant", "linear"] and "schedule" not in keys[0] and keys[1]["schedule"] == "linear"
+    with pytest.raises(ValueError, match="schedule='cosine'"):
+        pgd_scores(net("standard"), x, y, eps=0.19, steps=2, schedule="cosine")
+
+
 def test_unknown_norm_is_refused(data) -> None:
     with pytest.raises(ValueError, match="norm='l3'"):
         accuracy_sweep({"std": net("standard")}, data, {"l3": [0.0]}, progress=False)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from advgeom.analysis.convergence import autoattack_scores, check_converged, convergence_table
+from advgeom.analysis.convergence import attack_setting, autoattack_scores, check_converged, convergence_table
 from advgeom.zoo import build_network
 
 
@@ -32,6 +32,24 @@ def test_grid_rows_flags_and_paired_differences(case) -> None:
         assert rows[rows.default]["diff"].iloc[0] == 0.0  # the default against itself
         assert (rows.lo <= rows.accuracy).all() and (rows.accuracy <= rows.hi).all()
     assert std[std.strongest]["diff"].iloc[0] <= 0.0  # a deterministic net: more steps never find less
+
+
+def test_attack_setting_is_the_tables_default_and_strongest(case) -> None:
+    models, x, y = case
+    chosen = {"steps": 3, "eot": 2, "deterministic_steps": 5, "deterministic_restarts": 2}
+    assert attack_setting(models["sto"], **chosen) == (3, 2, 1)
+    assert attack_setting(models["sto"], **chosen, stronger=4) == (12, 8, 1)
+    assert attack_setting(models["std"], **chosen) == (5, 1, 2)
+    assert attack_setting(models["std"], **chosen, stronger=4) == (20, 1, 8)
+    table = convergence_table(models, x, y, eps=0.02, steps_grid=(1,), eot_grid=(1,), n_draws=2, progress=False,
+                              **chosen)  # fmt: skip
+    for name, model in models.items():
+        rows = table[table.model == name].set_index(["default", "strongest"])
+        for flags, stronger in (((True, False), 1), ((False, True), 4)):
+            row = rows.loc[flags]
+            assert (row.steps, row.eot, row.restarts) == attack_setting(model, **chosen, stronger=stronger)
+    with pytest.raises(ValueError, match="stronger=0"):
+        attack_setting(models["std"], steps=1, eot=1, stronger=0)
 
 
 def test_deterministic_models_take_their_own_steps(case) -> None:
@@ -78,6 +96,36 @@ def test_autoattack_rand_is_an_independent_point(case) -> None:
     assert scores.shape == (8,) and scores.mean() <= 0.5  # an untrained net falls to APGD at eps 0.1
     with pytest.raises(ValueError, match="norm='l3'"):
         autoattack_scores(models["std"], x, y, eps=0.1, norm="l3", n_draws=None)
+
+
+def test_autoattack_budget_reaches_apgd_and_keys_the_cache(case, monkeypatch) -> None:
+    """A smaller budget (tiny presets) is what APGD runs, and an entry of its own; the default budget keeps the key
+    every entry had before the budget was a setting."""
+    import pyautoattack
+
+    from advgeom.analysis import convergence
+
+    models, x, y = case
+    seen, keys = [], []
+    real_run, real_cached = pyautoattack.AutoAttack.run_standard_evaluation, convergence.cached_scores
+
+    def run(self, *args, **kwargs):
+        seen.append((self.apgd.n_iter, self.apgd.eot_iter))
+        return real_run(self, *args, **kwargs)
+
+    monkeypatch.setattr(pyautoattack.AutoAttack, "run_standard_evaluation", run)
+    monkeypatch.setattr(convergence, "cached_scores", lambda k, f: keys.append(dict(k)) or real_cached(k, f))
+    autoattack_scores(models["sto"], x, y, eps=0.01, norm="linf", n_draws=2, iterations=3, draws=2)
+    autoattack_scores(models["std"], x, y, eps=0.01, norm="linf", n_draws=None, iterations=3, draws=2)
+    assert seen == [(3, 2), (3, 1)]  # a deterministic net: one draw
+    assert keys[0]["iterations"] == 3 and keys[0]["eot"] == 2 and keys[1]["eot"] == 1
+    with pytest.raises(ValueError, match="iterations=0"):
+        autoattack_scores(models["std"], x, y, eps=0.01, norm="linf", n_draws=None, iterations=0)
+    key_default = {}
+    monkeypatch.setattr(convergence, "cached_scores", lambda k, compute: key_default.update(k) or compute())
+    monkeypatch.setattr(pyautoattack.AutoAttack, "run_standard_evaluation", lambda self, x, y, **kw: [x])
+    autoattack_scores(models["std"], x, y, eps=0.01, norm="linf", n_draws=None)
+    assert "iterations" not in key_default and key_default["eot"] == 1
 
 
 def test_check_converged_allows_one_example_when_the_subset_cannot_resolve_the_tolerance() -> None:

@@ -31,6 +31,13 @@ def test_protocol_validation() -> None:
         Protocol(manifold="exemplar", repeats=1)
     with pytest.raises(ValueError, match="norm="):
         Protocol(norm="l3")
+    with pytest.raises(ValueError, match="schedule='cosine'"):
+        Protocol(schedule="cosine")
+
+
+def test_protocol_key_names_a_step_schedule_only_when_not_constant() -> None:
+    """Constant steps keep the key every entry had before schedules were a field."""
+    assert "schedule" not in Protocol().key() and Protocol(schedule="linear").key()["schedule"] == "linear"
 
 
 def test_protocol_key_leaves_out_the_image_bounds_only() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -119,6 +120,20 @@ def test_kernel_talks_over_private_unix_sockets(tmp_path, capfd, monkeypatch):
     kernel_folders = [f for f in folders if "advgeom-kernel-" in f]
     assert len(kernel_folders) == 1 and not os.path.exists(kernel_folders[0])  # used, then removed
     assert "without encryption" not in capfd.readouterr().err  # ipykernel warns only on TCP
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the IPC kernel transport exists on POSIX systems only")
+def test_a_deep_temporary_directory_moves_the_kernel_sockets_where_they_fit(tmp_path, monkeypatch):
+    """Unix socket paths are limited to about 100 bytes: under a deep $TMPDIR the kernel could not connect
+    (ZMQError: File name too long) and the run would hang, so its folder goes to /tmp instead."""
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    assert execute.kernel_folder_root() == execute.FALLBACK_KERNEL_ROOT
+    out = execute.run_notebook(TINY, {"n": 2}, out_dir=tmp_path / "book", progress=False)
+    assert out.exists() and not any(deep.iterdir())
+    monkeypatch.setattr(tempfile, "tempdir", "/tmp")
+    assert execute.kernel_folder_root() == "/tmp"
 
 
 def test_failed_run_keeps_the_good_notebook(tmp_path):
@@ -310,14 +325,17 @@ def _glued(path: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
-def test_killed_run_leaves_no_half_written_notebook(slow_notebook, tmp_path, sig, monkeypatch):
+def test_killed_run_leaves_no_half_written_notebook(slow_notebook, tmp_path, sig, monkeypatch, request):
     """Ctrl-C and SIGTERM: the kernel is killed, the good page kept, the partial run kept as .failed.ipynb,
     the temporary output and the kernel's folder (sockets, connection file) removed, one line on stderr.
     SIGKILL leaves them; the next run removes what the killed one left."""
     out = tmp_path / "book"
     target = out / "98_slow.ipynb"
-    tmpdir = tmp_path / "tmp"
-    tmpdir.mkdir()
+    # a private temporary directory short enough for the kernel's sockets (kernel_folder_root): in the shared
+    # fallback another test's run would remove the killed run's folder as stale before this test looks
+    tmpdir = Path(tempfile.mkdtemp(prefix="advgeom-test-", dir=execute.FALLBACK_KERNEL_ROOT))
+    request.addfinalizer(lambda: shutil.rmtree(tmpdir, ignore_errors=True))
+    assert len(str(tmpdir)) < 40
     monkeypatch.setattr(tempfile, "tempdir", str(tmpdir))  # this process's runs put their kernel folders there too
     good = execute.run_notebook(slow_notebook, {"sleep_s": 0.0}, out_dir=out, progress=False)
     before = good.read_bytes()

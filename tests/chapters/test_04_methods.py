@@ -85,7 +85,8 @@ def test_exercises_have_hidden_solutions():
 
 def test_panel_checks_the_attack_chapters_01_and_03_use():
     """The panel's ``chapter_*`` defaults are the attack of chapters 01 and 03 at their defaults: if a chapter's
-    attack changes, the panel must check the new one, not go on passing the old setting."""
+    attack changes, the panel must check the new one, not go on passing the old setting. (Chapter 03 also decays
+    its step size, and checks that attack at its own most robust networks.)"""
     panel = notebooks.notebook_parameters(ROOT / "notebooks" / f"{STEM}.py")
     for chapter in ("01_vision_geometry", "03_tradeoff"):
         spec = notebooks.notebook_parameters(ROOT / "notebooks" / f"{chapter}.py")
