@@ -42,7 +42,6 @@ from advgeom.analysis import (
     Protocol,
     accuracy_sweep,
     attack_setting,
-    convergence_table,
     measure_grid,
 )
 from advgeom.analysis.accuracy import pgd_scores
@@ -361,22 +360,6 @@ peaks = {kind: f"{kind} {optimum[kind].best:g}" for kind in sweeps}
 x_conv, y_conv = spread_subset(
     x_acc, y_acc, n_convergence
 )  # every class takes its turn
-conv = convergence_table(
-    {m: models[m] for m in peaks.values()},
-    x_conv,
-    y_conv,
-    eps=eps,
-    norm=norm,
-    steps=attack_steps,
-    eot=eot,
-    steps_grid=(attack_steps,),
-    eot_grid=(eot,),
-    n_draws=n_draws,
-    deterministic_steps=deterministic_steps,
-    deterministic_restarts=deterministic_restarts,
-    schedule=step_schedule,
-    progress=False,
-)
 
 
 def conv_scores(model: str, schedule: str, stronger: int = 1):
@@ -443,14 +426,13 @@ for kind, peak_model in peaks.items():
         }
     )
 display(charts.table(pd.DataFrame(conv_rows).set_index("kind")))
-glue_number("conv_worst", conv[conv.strongest]["diff"].min())
 
 # %% [markdown]
 # Four times the steps and the draws lower the accuracy at the neuronal peak by
 # {glue:text}`conv_gap:.3f` ± {glue:text}`conv_gap_half:.3f` (negative: a drop) and at the Gaussian peak
 # by {glue:text}`gaussian_conv_gap:.3f` ± {glue:text}`gaussian_conv_gap_half:.3f`; the same attack with
-# the other step schedule (constant steps, for the default linear decay) changes them by {glue:text}`conv_other_schedule:.3f` ±
-# {glue:text}`conv_other_schedule_half:.3f` and {glue:text}`gaussian_conv_other_schedule:.3f` ±
+# the other step schedule (constant steps, for the default linear decay) changes them by
+# {glue:text}`conv_other_schedule:.3f` ± {glue:text}`conv_other_schedule_half:.3f` and {glue:text}`gaussian_conv_other_schedule:.3f` ±
 # {glue:text}`gaussian_conv_other_schedule_half:.3f`. Chapters 01, 02 and 04 hold their attacks to one
 # point of the strongest setting; where a gap here is larger, the noise at the peak is large enough that
 # every fourfold of compute still finds a little more, and a peak's accuracy is an upper bound on its

@@ -139,14 +139,13 @@ def convergence_table(
     from tqdm import tqdm
 
     rows: list[dict[str, Any]] = []
+    chosen = {"steps": steps, "eot": eot, "deterministic_steps": deterministic_steps,
+              "deterministic_restarts": deterministic_restarts}  # fmt: skip
     for name, model in tqdm(models.items(), desc="attack convergence", disable=not progress):
         stochastic = is_stochastic(model)
-        draws = eot if stochastic else 1
-        chosen = {"steps": steps, "eot": eot, "deterministic_steps": deterministic_steps,
-                  "deterministic_restarts": deterministic_restarts}  # fmt: skip
         default = attack_setting(model, **chosen)
         strongest = attack_setting(model, **chosen, stronger=4)
-        settings = {(s, draws, default[2]) for s in steps_grid} | {default, strongest}
+        settings = {(s, *default[1:]) for s in steps_grid} | {default, strongest}
         if stochastic:
             settings |= {(steps, e, 1) for e in eot_grid}
         scores = {
