@@ -9,12 +9,17 @@ Follows the protocol of Dapello, Feather et al. (NeurIPS 2021) and its companion
 
 Layers wider than ``width`` are reduced by a Gaussian random projection (Johnson-Lindenstrauss),
 the same matrix for every point of a layer, so relative geometry is kept up to O(1/sqrt(width)).
+A layer's matrix depends only on its width, the target width and the seed, so the (read-only)
+matrices are kept in a small in-process cache (:data:`PROJECTION_CACHE_BYTES`): every network of
+an architecture and every protocol of a seed projects a layer with the same matrix, drawn once.
 The read-out of a stochastic network draws its noise from a stream seeded by the protocol
 (:func:`representations`), so a measurement never depends on what ran before it in the process.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -27,6 +32,11 @@ from advgeom.models.noise import seeded_noise
 from advgeom.models.representations import extract_representations
 
 DRAW_SEED_OFFSET = 1_000_003  # representation draws: a stream apart from the attacks' (seed, seed + 1)
+PROJECTION_CACHE_BYTES = 1 << 30
+"""Most bytes of projection matrices kept for reuse (least recently used dropped first; 0 keeps none)."""
+
+_projections: OrderedDict[tuple[int, int, int], np.ndarray] = OrderedDict()
+_projections_lock = threading.Lock()
 
 
 def representations(
@@ -49,9 +59,25 @@ def random_projection(features: torch.Tensor | np.ndarray, width: int, seed: int
     n_features = x.shape[1]
     if n_features <= width:
         return x
-    rng = np.random.default_rng(seed)
-    projection = rng.standard_normal((n_features, width)) / np.sqrt(width)
-    return x @ projection
+    return x @ projection_matrix(n_features, width, seed)
+
+
+def projection_matrix(n_features: int, width: int, seed: int) -> np.ndarray:
+    """The ``(n_features, width)`` matrix of :func:`random_projection`: i.i.d. ``N(0, 1/width)`` entries from
+    ``numpy.random.default_rng(seed)``, read-only, drawn once and kept while it fits in
+    :data:`PROJECTION_CACHE_BYTES` (a few layers of a network at the book's widths)."""
+    key = (int(n_features), int(width), int(seed))
+    with _projections_lock:
+        if key in _projections:
+            _projections.move_to_end(key)
+            return _projections[key]
+    matrix = np.random.default_rng(seed).standard_normal((n_features, width)) / np.sqrt(width)
+    matrix.setflags(write=False)
+    with _projections_lock:
+        _projections[key] = matrix
+        while _projections and sum(m.nbytes for m in _projections.values()) > PROJECTION_CACHE_BYTES:
+            _projections.popitem(last=False)
+    return matrix
 
 
 def split_by_label(features: np.ndarray, labels: Sequence[int] | np.ndarray) -> list[np.ndarray]:

@@ -288,7 +288,9 @@ def measure_grid(
     ``inputs`` maps a seed to the (x, y) used with that seed (the same images for every model);
     each protocol is run with ``seed`` replaced by each key of ``inputs``. A ``model`` column
     holds the keys of ``models``. ``deterministic_steps`` replaces the protocols' ``attack_steps`` for
-    deterministic models (:func:`~advgeom.analysis.protocol.attack_steps_for`).
+    deterministic models (:func:`~advgeom.analysis.protocol.attack_steps_for`). The rows come in the order
+    model, protocol, seed; they are computed seed by seed (a seed's projection matrices, shared by its
+    networks and protocols, are drawn once: :func:`~advgeom.analysis.manifolds.projection_matrix`).
     """
     from tqdm import tqdm
 
@@ -299,10 +301,13 @@ def measure_grid(
         for p in protocols
         for seed in inputs
     ]
-    frames = []
-    for name, protocol in tqdm(jobs, desc=f"measure {kind}", disable=not progress):
+    seed_rank = {seed: i for i, seed in enumerate(inputs)}
+    frames: dict[int, pd.DataFrame] = {}
+    order = sorted(range(len(jobs)), key=lambda j: (seed_rank[jobs[j][1].seed], j))
+    for j in tqdm(order, desc=f"measure {kind}", disable=not progress):
+        name, protocol = jobs[j]
         x, y = inputs[protocol.seed]
         frame = measure(models[name], x, y, protocol, layers, kind=kind)
         frame.insert(0, "model", name)
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+        frames[j] = frame
+    return pd.concat([frames[j] for j in range(len(jobs))], ignore_index=True)

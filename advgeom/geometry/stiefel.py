@@ -74,26 +74,32 @@ def minimize_stiefel(
         if todo.size == 0:
             break
         # Non-monotone Armijo backtracking, only for the starts still running.
-        trial_step = step[todo].copy()
-        new_V, new_f, new_G = V[todo].copy(), f[todo].copy(), G[todo].copy()
-        pending = np.arange(todo.size)
-        for _ in range(40):
-            idx = todo[pending]
-            cand = qr_retraction(V[idx] - trial_step[pending, None, None] * rg[idx])
-            fc, Gc = cost_grad(cand)
-            ok = np.isfinite(fc) & (fc <= ref[idx] - delta * trial_step[pending] * gnorm2[idx])
-            new_V[pending[ok]], new_f[pending[ok]], new_G[pending[ok]] = cand[ok], fc[ok], Gc[ok]
-            pending = pending[~ok]
-            if pending.size == 0:
+        trial_step = step[todo]
+        cand = qr_retraction(V[todo] - trial_step[:, None, None] * rg[todo])
+        new_f, new_G = cost_grad(cand)
+        ok = np.isfinite(new_f) & (new_f <= ref[todo] - delta * trial_step * gnorm2[todo])
+        new_V, moved = cand, ok
+        if not ok.all():  # some starts backtrack: halve their steps until they descend (at most 40 tries)
+            trial_step = trial_step.copy()
+            pending = np.flatnonzero(~ok)
+            for _ in range(39):
+                trial_step[pending] *= 0.5
+                idx = todo[pending]
+                cand = qr_retraction(V[idx] - trial_step[pending, None, None] * rg[idx])
+                fc, Gc = cost_grad(cand)
+                ok = np.isfinite(fc) & (fc <= ref[idx] - delta * trial_step[pending] * gnorm2[idx])
+                new_V[pending[ok]], new_f[pending[ok]], new_G[pending[ok]] = cand[ok], fc[ok], Gc[ok]
+                moved[pending[ok]] = True
+                pending = pending[~ok]
+                if pending.size == 0:
+                    break
+            stuck_any[todo[~moved]] = True
+            if not moved.any():
                 break
-            trial_step[pending] *= 0.5
-        stuck_any[todo[pending]] = True
-        moved = np.setdiff1d(np.arange(todo.size), pending)
+            new_V, new_f, new_G = new_V[moved], new_f[moved], new_G[moved]
         idx = todo[moved]
-        if idx.size == 0:
-            break
-        new_rg = riemannian_gradient(new_V[moved], new_G[moved])
-        s = new_V[moved] - V[idx]
+        new_rg = riemannian_gradient(new_V, new_G)
+        s = new_V - V[idx]
         y = new_rg - rg[idx]
         sy = np.abs(np.sum(s * y, axis=(-1, -2)))
         ss = np.sum(s * s, axis=(-1, -2))
@@ -102,7 +108,7 @@ def minimize_stiefel(
             bb = ss / sy if it % 2 else sy / yy
         bb = np.where(np.isfinite(bb) & (bb > 0), bb, step[idx])
         step[idx] = np.clip(bb, 1e-12, 1e12)
-        V[idx], f[idx], G[idx], rg[idx] = new_V[moved], new_f[moved], new_G[moved], new_rg
+        V[idx], f[idx], G[idx], rg[idx] = new_V, new_f, new_G, new_rg
         new_weight = eta * weight[idx] + 1.0
         ref[idx] = (eta * weight[idx] * ref[idx] + f[idx]) / new_weight
         weight[idx] = new_weight

@@ -214,6 +214,15 @@ def test_measure_grid_rows_and_overlap_kind(images) -> None:
     assert sorted(set(zip(frame.model, frame.seed, frame.eps, strict=True))) == [
         (m, s, e) for m in "ab" for s in (0, 1) for e in (0.0, 0.05)
     ]
+    # computed seed by seed, returned model by model, protocol by protocol, seed by seed: each block is measure()'s
+    blocks = [(m, p, s) for m in models for p in protocols for s in inputs]
+    assert [(m, p.eps, s) for m, p, s in blocks] == list(
+        dict.fromkeys(zip(frame.model, frame.eps, frame.seed, strict=True))
+    )
+    for i, (m, p, s) in enumerate(blocks):
+        alone = measure(models[m], *inputs[s], replace(p, seed=s), ["pixels", "logits"])
+        block = frame.iloc[2 * i : 2 * i + 2, 1:].reset_index(drop=True)
+        pd.testing.assert_frame_equal(block, alone, check_dtype=False)  # eps 0 (int) and 0.05 share a column
     overlap = measure_grid(models, inputs, protocols[1:], kind="overlap", layers=["logits"], progress=False)
     assert list(overlap.model) == ["a", "a", "b", "b"] and "overlap" in overlap
     with pytest.raises(ValueError, match="kind='volume'"):

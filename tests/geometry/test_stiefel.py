@@ -9,7 +9,8 @@ from advgeom.geometry.centers import center_correlation, squared_cosine_cost
 from advgeom.geometry.stiefel import minimize_stiefel, qr_retraction, riemannian_gradient
 
 
-def test_ky_fan_trace_maximisation() -> None:
+@pytest.mark.parametrize("step0", [1e-3, 1e3])  # 1e3: the first steps overshoot and every start backtracks
+def test_ky_fan_trace_maximisation(step0: float) -> None:
     """max tr(V^T A V) over V^T V = I is the sum of the k largest eigenvalues (Ky Fan), attained on
     the top-k eigenspace: the optimiser must find both from random starts."""
     rng = np.random.default_rng(0)
@@ -22,7 +23,7 @@ def test_ky_fan_trace_maximisation() -> None:
         AV = A @ V
         return -np.sum(V * AV, axis=(-1, -2)), -2.0 * AV
 
-    res = minimize_stiefel(cost_grad, rng.standard_normal((3, n, k)), max_iter=3000, gtol=1e-10)
+    res = minimize_stiefel(cost_grad, rng.standard_normal((3, n, k)), max_iter=3000, gtol=1e-10, step0=step0)
     np.testing.assert_allclose(-res.f, evals[-k:].sum(), rtol=1e-9)
     for V in res.V:
         np.testing.assert_allclose(V.T @ V, np.eye(k), atol=1e-12)
