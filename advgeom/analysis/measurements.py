@@ -303,7 +303,7 @@ def measure_grid(
     ]
     seed_rank = {seed: i for i, seed in enumerate(inputs)}
     frames: dict[int, pd.DataFrame] = {}
-    order = sorted(range(len(jobs)), key=lambda j: (seed_rank[jobs[j][1].seed], j))
+    order = sorted(range(len(jobs)), key=lambda j: seed_rank[jobs[j][1].seed])  # stable: model, protocol within
     for j in tqdm(order, desc=f"measure {kind}", disable=not progress):
         name, protocol = jobs[j]
         x, y = inputs[protocol.seed]

@@ -73,28 +73,28 @@ def minimize_stiefel(
         todo = np.flatnonzero(~(converged | stuck_any))
         if todo.size == 0:
             break
-        # Non-monotone Armijo backtracking, only for the starts still running.
+        # Non-monotone Armijo backtracking, only for the starts still running. The first try covers all of them
+        # (its results are kept as they are); a later one, the starts still pending, with their steps halved.
         trial_step = step[todo]
-        cand = qr_retraction(V[todo] - trial_step[:, None, None] * rg[todo])
-        new_f, new_G = cost_grad(cand)
-        ok = np.isfinite(new_f) & (new_f <= ref[todo] - delta * trial_step * gnorm2[todo])
-        new_V, moved = cand, ok
-        if not ok.all():  # some starts backtrack: halve their steps until they descend (at most 40 tries)
-            trial_step = trial_step.copy()
-            pending = np.flatnonzero(~ok)
-            for _ in range(39):
-                trial_step[pending] *= 0.5
-                idx = todo[pending]
-                cand = qr_retraction(V[idx] - trial_step[pending, None, None] * rg[idx])
-                fc, Gc = cost_grad(cand)
-                ok = np.isfinite(fc) & (fc <= ref[idx] - delta * trial_step[pending] * gnorm2[idx])
+        pending = np.arange(todo.size)
+        moved = np.zeros(todo.size, dtype=bool)
+        for attempt in range(40):
+            idx = todo[pending]
+            cand = qr_retraction(V[idx] - trial_step[pending, None, None] * rg[idx])
+            fc, Gc = cost_grad(cand)
+            ok = np.isfinite(fc) & (fc <= ref[idx] - delta * trial_step[pending] * gnorm2[idx])
+            if attempt == 0:
+                new_V, new_f, new_G = cand, fc, Gc
+            else:
                 new_V[pending[ok]], new_f[pending[ok]], new_G[pending[ok]] = cand[ok], fc[ok], Gc[ok]
-                moved[pending[ok]] = True
-                pending = pending[~ok]
-                if pending.size == 0:
-                    break
-            stuck_any[todo[~moved]] = True
-            if not moved.any():
+            moved[pending[ok]] = True
+            pending = pending[~ok]
+            if pending.size == 0:
+                break
+            trial_step[pending] *= 0.5
+        if pending.size:
+            stuck_any[todo[pending]] = True
+            if pending.size == todo.size:
                 break
             new_V, new_f, new_G = new_V[moved], new_f[moved], new_G[moved]
         idx = todo[moved]
