@@ -97,7 +97,7 @@ seeds = [0, 1, 2]  # image subsets, attack starts, projections and MFTMA
 eot = 8  # noise draws averaged per attack gradient | in [1, 1000]
 attack_steps = 20  # PGD steps (mean step size eps/4) | in [1, 10000]
 step_schedule = "linear"  # PGD step sizes: "linear" decays from eps/2 to
-#   eps/(2 steps), "constant" stays at eps/4 (chapters 01, 02) | one of
+#   eps/(2 steps), "constant" stays at eps/4 (chapter 01) | one of
 #   constant, linear
 deterministic_steps = 80  # PGD steps on the deterministic networks
 #   (noise 0, the adversarially trained one; chapter 01's value: a step
