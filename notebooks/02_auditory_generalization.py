@@ -540,7 +540,6 @@ for kind in stochastic:
             ),
         ),
     )
-glue("other_schedule", other_schedule, display=False)
 
 # %% [markdown]
 # ```{glue:figure} fig_convergence
@@ -553,8 +552,8 @@ glue("other_schedule", other_schedule, display=False)
 # most {glue:text}`conv_worst:.3f` (negative: a drop): the chapter's attack is converged.
 # ```
 #
-# The step schedule matters here: the chapter's attack on the stochastic network with
-# {glue:text}`other_schedule` steps instead leaves its accuracy higher by
+# The step schedule matters here: the chapter's attack on the stochastic network with the other step
+# schedule (constant steps, for the default linear decay) leaves its accuracy higher by
 # {glue:text}`conv_other_schedule:.3f` ± {glue:text}`conv_other_schedule_half:.3f` (paired over the same
 # clips and scoring draws; positive: the other schedule finds less).
 
