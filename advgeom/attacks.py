@@ -254,6 +254,12 @@ def _step(
 SCHEDULES = ("constant", "linear")
 
 
+def other_schedule(schedule: str) -> str:
+    """The step-size schedule of :data:`SCHEDULES` that is not ``schedule`` (a chapter's comparison of the two)."""
+    check_choice("schedule", schedule, SCHEDULES)
+    return next(s for s in SCHEDULES if s != schedule)
+
+
 def schedule_factor(schedule: str, t: int, steps: int) -> float:
     """Step ``t`` of ``steps``: the factor on the step size. ``constant``: 1; ``linear``: decays from 2 to
     2 / steps, a mean of about 1, so the attack travels as far as the constant one."""

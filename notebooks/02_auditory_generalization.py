@@ -74,7 +74,7 @@ from advgeom.analysis.uncertainty import (
     paired_interval,
     t_interval,
 )
-from advgeom.attacks import accuracy, example_scores, pgd
+from advgeom.attacks import accuracy, example_scores, other_schedule, pgd
 from advgeom.book import charts
 from advgeom.book.glue import glue_estimate, glue_number
 from advgeom.data import class_balanced_subset
@@ -515,7 +515,7 @@ if check_findings:
 # the same attack with the other step schedule, on the stochastic network
 # (its default-schedule scores are the table's, from the cache)
 if "stochastic" in models:
-    other_schedule = "constant" if step_schedule == "linear" else "linear"
+    other = other_schedule(step_schedule)
     sto_scores = {
         schedule: pgd_scores(
             models["stochastic"],
@@ -524,13 +524,11 @@ if "stochastic" in models:
             **conv_attack,
             schedule=schedule,
         )
-        for schedule in (other_schedule, step_schedule)
+        for schedule in (other, step_schedule)
     }
     glue_estimate(
         "conv_other_schedule",
-        paired_interval(
-            sto_scores[other_schedule], sto_scores[step_schedule]
-        ),
+        paired_interval(sto_scores[other], sto_scores[step_schedule]),
     )
 
 # %% [markdown]

@@ -41,10 +41,9 @@ from myst_nb import glue
 from advgeom.analysis import (
     Protocol,
     accuracy_sweep,
-    attack_setting,
     measure_grid,
+    setting_scores,
 )
-from advgeom.analysis.accuracy import pgd_scores
 from advgeom.analysis.protocol import exemplar_images, spread_subset
 from advgeom.analysis.summaries import (
     layer_values,
@@ -57,6 +56,7 @@ from advgeom.analysis.uncertainty import (
     paired_interval,
     t_interval,
 )
+from advgeom.attacks import other_schedule
 from advgeom.book import charts
 from advgeom.book.glue import glue_estimate, glue_number
 from advgeom.data import class_balanced_subset, load_vision_dataset
@@ -362,47 +362,28 @@ x_conv, y_conv = spread_subset(
 )  # every class takes its turn
 
 
-def conv_scores(model: str, schedule: str, stronger: int = 1):
-    """Scores of ``model`` on the convergence images under the chapter's
-    attack with ``schedule`` (``stronger=4``: the strongest setting)."""
-    steps, draws, restarts = attack_setting(
-        models[model],
-        steps=attack_steps,
-        eot=eot,
-        deterministic_steps=deterministic_steps,
-        deterministic_restarts=deterministic_restarts,
-        stronger=stronger,
-    )
-    return pgd_scores(
-        models[model],
-        x_conv,
-        y_conv,
-        eps=eps,
-        norm=norm,
-        steps=steps,
-        eot=draws,
-        n_draws=n_draws,
-        deterministic_restarts=restarts,
-        schedule=schedule,
-    )
+# the chapter's attack at eps; stronger=4: its strongest setting
+conv_scores = partial(setting_scores, eps=eps, norm=norm, **attack)
 
 
 conv_rows = []
 for kind, peak_model in peaks.items():
     prefix = "" if kind == "neuronal" else "gaussian_"
     base_model = f"{kind} {sorted(sweeps[kind])[0]:g}"
-    default_scores = conv_scores(peak_model, step_schedule)
-    strong_scores = conv_scores(peak_model, step_schedule, stronger=4)
+    peak_net = models[peak_model]
+    default_scores = conv_scores(peak_net, x_conv, y_conv)
+    strong_scores = conv_scores(peak_net, x_conv, y_conv, stronger=4)
     gap = paired_interval(strong_scores, default_scores)
-    other = "constant" if step_schedule == "linear" else "linear"
+    other = other_schedule(step_schedule)
     schedule_gain = paired_interval(
-        conv_scores(peak_model, other), default_scores
+        conv_scores(peak_net, x_conv, y_conv, schedule=other),
+        default_scores,
     )
     # robustness that survives the strongest attack (a finding; a peak
     # without noise, possible only in runs too small to establish the
     # rise, has nothing to rise from)
     rise_strong = paired_interval(
-        strong_scores, conv_scores(base_model, step_schedule)
+        strong_scores, conv_scores(models[base_model], x_conv, y_conv)
     )
     if peak_model != base_model:
         finding(

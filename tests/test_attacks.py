@@ -12,12 +12,14 @@ from scipy import stats
 from torch import nn
 
 from advgeom.attacks import (
+    SCHEDULES,
     accuracy,
     check_bounds,
     check_losses,
     clip_to_bounds,
     example_scores,
     fgsm,
+    other_schedule,
     pgd,
     project,
     project_l1_ball,
@@ -111,6 +113,13 @@ def test_step_schedule_sets_how_far_each_step_goes(schedule: str, travel: float)
                 schedule=schedule)  # fmt: skip
     torch.testing.assert_close((x_adv - x).norm(dim=1), torch.full((4,), 0.1 * travel), rtol=1e-4, atol=1e-5)
     assert [schedule_factor("linear", t, 4) for t in range(4)] == [2.0, 1.5, 1.0, 0.5]
+
+
+def test_other_schedule_names_the_alternative() -> None:
+    assert {other_schedule(s) for s in SCHEDULES} == set(SCHEDULES)
+    assert all(other_schedule(s) != s for s in SCHEDULES)
+    with pytest.raises(ValueError, match="'cosine'"):
+        other_schedule("cosine")
 
 
 def test_pgd_respects_bounds_and_targets() -> None:

@@ -14,7 +14,13 @@ Dapello, Feather et al. (NeurIPS 2021), section 3. One module per step:
 """
 
 from advgeom.analysis.accuracy import AccuracySweep, accuracy_sweep, pgd_scores
-from advgeom.analysis.convergence import attack_setting, autoattack_scores, check_converged, convergence_table
+from advgeom.analysis.convergence import (
+    attack_setting,
+    autoattack_scores,
+    check_converged,
+    convergence_table,
+    setting_scores,
+)
 from advgeom.analysis.manifolds import random_projection, representations, split_by_label, split_exemplars
 from advgeom.analysis.measurements import (
     KINDS,
@@ -59,6 +65,7 @@ __all__ = [
     "random_perturbation",
     "random_projection",
     "representations",
+    "setting_scores",
     "split_by_label",
     "split_exemplars",
 ]

@@ -99,6 +99,28 @@ def attack_setting(
     return steps, 1, attack_restarts_for(model, deterministic_restarts) * stronger
 
 
+def setting_scores(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    steps: int,
+    eot: int,
+    deterministic_steps: int | None = None,
+    deterministic_restarts: int = 1,
+    stronger: int = 1,
+    **attack: Any,
+) -> np.ndarray:
+    """Per-example scores of ``model`` under a chapter's attack (``stronger=1``) or ``stronger`` times it: PGD
+    (:func:`~advgeom.analysis.accuracy.pgd_scores`, cached) at the :func:`attack_setting` of ``steps``, ``eot``,
+    ``deterministic_steps`` and ``deterministic_restarts``. ``attack`` holds the rest of ``pgd_scores``'s
+    arguments (``eps``, ``norm``, ``n_draws``, ``seed``, ``bounds``, ``schedule``). The default and strongest
+    settings are the scores :func:`convergence_table` compares, read from the same cache."""
+    s, e, r = attack_setting(model, steps=steps, eot=eot, deterministic_steps=deterministic_steps,
+                             deterministic_restarts=deterministic_restarts, stronger=stronger)  # fmt: skip
+    return pgd_scores(model, x, y, steps=s, eot=e, deterministic_restarts=r, **attack)
+
+
 def convergence_table(
     models: Mapping[str, nn.Module],
     x: torch.Tensor,

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pandas as pd
 import pytest
 import torch
 
-from advgeom.analysis.convergence import attack_setting, autoattack_scores, check_converged, convergence_table
+from advgeom.analysis.convergence import (
+    attack_setting,
+    autoattack_scores,
+    check_converged,
+    convergence_table,
+    setting_scores,
+)
 from advgeom.zoo import build_network
 
 
@@ -48,6 +56,10 @@ def test_attack_setting_is_the_tables_default_and_strongest(case) -> None:
         for flags, stronger in (((True, False), 1), ((False, True), 4)):
             row = rows.loc[flags]
             assert (row.steps, row.eot, row.restarts) == attack_setting(model, **chosen, stronger=stronger)
+            # the scores of that setting, as a chapter asks for them: the table's, from the same cache
+            with mock.patch("advgeom.analysis.accuracy.robust_scores", side_effect=AssertionError("recomputed")):
+                scores = setting_scores(model, x, y, eps=0.02, n_draws=2, stronger=stronger, **chosen)
+            assert scores.mean() == pytest.approx(row.accuracy)
     with pytest.raises(ValueError, match="stronger=0"):
         attack_setting(models["std"], steps=1, eot=1, stronger=0)
 
