@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import math
+from unittest import mock
 
 import numpy as np
 import pytest
 import torch
 from scipy import stats
+from torch.nn import functional as F
 
+import advgeom.models.vone as vone
 from advgeom.models import NeuronalNoise, VOneBlock, gabor_kernel, sample_v1_parameters
-from advgeom.models.vone import ORIENTATION_COUNTS, SF_COUNTS, SF_EDGES, sf_histogram
+from advgeom.models.vone import ORIENTATION_COUNTS, SF_COUNTS, SF_EDGES, filter_bank_conv, sf_histogram
 
 
 def test_v1_parameters_follow_the_histograms() -> None:
@@ -69,3 +72,47 @@ def test_vone_block_cells() -> None:
     assert torch.equal(block(x), block(x))  # no noise stage given: deterministic
     noisy = VOneBlock(1, 4, 4, noise=NeuronalNoise(1.0)).eval()
     assert not torch.equal(noisy(x), noisy(x))  # noise on in eval
+
+
+@pytest.mark.parametrize("channels, ksize, stride", [(1, 5, 2), (2, 3, 1), (3, 4, 3)])
+def test_filter_bank_gradient_is_the_convolutions(channels: int, ksize: int, stride: int) -> None:
+    """The fold backward pass against finite differences (float64) and against conv2d's own gradient."""
+    gen = torch.Generator().manual_seed(channels)
+    w = torch.randn(4, channels, ksize, ksize, generator=gen, dtype=torch.float64)
+    x = torch.rand(2, channels, 9, 9, generator=gen, dtype=torch.float64, requires_grad=True)
+    pad = ksize // 2
+    assert torch.autograd.gradcheck(lambda a: filter_bank_conv(a, w, stride, pad), (x,))
+    out = filter_bank_conv(x, w, stride, pad)
+    assert out.grad_fn is not None and "FilterBankConv" in type(out.grad_fn).__name__
+    assert torch.equal(out, F.conv2d(x, w, stride=stride, padding=pad))  # the forward pass is conv2d itself
+    g = torch.randn(out.shape, generator=gen, dtype=torch.float64)
+    mine = torch.autograd.grad(out, x, g)[0]
+    theirs = torch.autograd.grad(F.conv2d(x, w, stride=stride, padding=pad), x, g)[0]
+    torch.testing.assert_close(mine, theirs, rtol=1e-12, atol=1e-12)
+
+
+def test_filter_bank_falls_back_to_conv2d_and_refuses_weight_gradients() -> None:
+    x, w = torch.rand(2, 1, 8, 8), torch.randn(3, 1, 3, 3)
+    plain = filter_bank_conv(x, w, 1, 1)  # no input gradient needed: conv2d, no custom node
+    assert plain.grad_fn is None and torch.equal(plain, F.conv2d(x, w, padding=1))
+    trainable = w.clone().requires_grad_(True)  # a trainable bank takes conv2d's own path
+    out = filter_bank_conv(x.requires_grad_(True), trainable, 1, 1)
+    assert "FilterBankConv" not in type(out.grad_fn).__name__
+    out.sum().backward()
+    assert trainable.grad is not None
+
+
+def test_vone_block_attack_gradient_matches_conv2d() -> None:
+    """A whole VOne block (noise off): the input gradient an attack uses equals conv2d's to float rounding."""
+    torch.manual_seed(0)
+    block = VOneBlock(in_channels=1, simple_channels=8, complex_channels=8, ksize=15, stride=2, image_size=28)
+    x = torch.rand(6, 1, 28, 28)
+
+    def grad() -> torch.Tensor:
+        xi = x.clone().requires_grad_(True)
+        return torch.autograd.grad(block(xi).square().sum(), xi)[0]
+
+    fast = grad()
+    with mock.patch.object(vone, "filter_bank_conv", lambda a, w, s, p: F.conv2d(a, w, stride=s, padding=p)):
+        reference = grad()
+    torch.testing.assert_close(fast, reference, rtol=1e-5, atol=1e-5 * reference.abs().max().item())
