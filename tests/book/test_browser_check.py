@@ -23,7 +23,7 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 
 
-# the pages of the ``built`` book; each is checked in a test of its own (one Chromium each: about 2 s a page
+# the pages of the ``built`` book; each is checked in a test of its own (one Chromium each: about 3 s a page
 # alone, so a test stays short when other processes share the cores; the whole book at once took 81 s there)
 PAGES = ("book/00_tiny.html", "book/bibliography.html", "book/explorer.html", "book/intro.html",
          "book/parameters.html", "genindex.html", "index.html", "search.html")  # fmt: skip
